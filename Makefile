@@ -1,0 +1,45 @@
+# EBM course. Every target installs what it needs into .venv first (python3 >= 3.10 required).
+#   make course   the main job: data, reference solutions, release, results table
+#   make test     the whole test suite (package, graders, notebooks, release integrity)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+SHARED ?= ../shared/data
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup data notebooks release course test grade bench clean
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '2,3p' Makefile
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# MNIST: use an offline copy beside the project when there is one (../shared/data, see
+# data/README.md); never copy it into the repository, link it.
+data/MNIST:
+	@if [ -d "$(SHARED)/MNIST" ]; then ln -s "$(abspath $(SHARED))/MNIST" data/MNIST; \
+	  echo "linked data/MNIST -> $(abspath $(SHARED))/MNIST"; fi
+
+data: setup data/MNIST
+	$(PY) -m ebm_course.cli data
+
+notebooks: setup
+	$(PY) -m ebm_course.cli notebooks
+
+release: notebooks
+	$(PY) -m ebm_course.cli release
+
+course: data notebooks
+	$(PY) -m ebm_course.cli course
+
+test: setup data/MNIST
+	$(PY) -m pytest
+
+clean:
+	rm -rf gradebook.db submitted autograded feedback lightning_logs .pytest_cache

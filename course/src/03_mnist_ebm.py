@@ -1,0 +1,500 @@
+# %% [markdown]
+# # Assignment 3: a deep energy-based model of MNIST
+#
+# In this assignment you build, piece by piece, the image EBM of Du & Mordatch (2019) as the
+# UvA deep-learning tutorial teaches it, then train it and put it to work: generating digits,
+# spotting images that are not digits, and filling in missing halves.
+#
+# **What you write** (autograded): the Swish activation, the CNN energy, one SGLD step, the
+# replay buffer of the sampler and the training loss. **What you answer** (graded by hand): two
+# short questions. Every exercise has visible tests you can run; hidden tests grade the same
+# parts on other cases, each in isolation, so a mistake in one part does not cost you the next.
+#
+# **Run profiles.** The notebook reads `EBM_COURSE_PROFILE`: `quick` trains for a couple of
+# minutes on a laptop CPU, `full` runs the tutorial's settings on one GPU (about an hour),
+# `grade` is what the autograder uses (tiny training). The first cell prints which one runs.
+
+# %%
+import dataclasses
+import math
+
+import matplotlib.pyplot as plt
+import pytorch_lightning as pl
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+import ebm_course
+from ebm_course import config, data, plotting
+from ebm_course.callbacks import GenerateCallback, OutlierCallback, SamplerCallback
+from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
+from ebm_course.models import energy_fn_of
+from ebm_course.results import figure_path, write_results
+from ebm_course.sampling import inpaint, langevin_chain, sampling_mode
+
+PROFILE = config.get_profile()
+CFG = mnist_ebm_config(PROFILE)
+DEVICE = config.get_device()
+print(config.run_banner(f"MNIST under {config.data_root()}"))
+config.seed_everything(CFG.seed)
+
+# %% [markdown]
+# ## 1. The model: an energy over images
+#
+# An EBM assigns every image $x$ a scalar energy $E_\theta(x)$ and defines
+#
+# $$p_\theta(x) = \frac{\exp(-E_\theta(x))}{Z_\theta}, \qquad Z_\theta = \int \exp(-E_\theta(x))\,dx .$$
+#
+# Low energy means likely. Any network with a scalar output will do, which is the appeal: no
+# invertibility (flows), no decoder (VAEs), no generator (GANs). The price is $Z_\theta$, an
+# integral over all $28 \times 28$ images that we can never compute.
+#
+# **The sign convention of this course.** Our networks return the *negative* energy
+# $f_\theta(x) = -E_\theta(x)$, the log of the unnormalised density; the functions that need an
+# energy take an `energy_fn` that returns $E$ itself. We name tensors by what they hold:
+# `energy_data`, `energy_model`, `neg_energy`. (The tutorial this grew from returns $-E$ and
+# writes its loss as `fake.mean() - real.mean()`; that line confused many readers.)
+#
+# ### Exercise 1: Swish (2 points)
+#
+# SGLD moves an image along $-\nabla_x E_\theta(x)$, so we want that gradient to be smooth and
+# informative everywhere. ReLU networks are piecewise linear: their input gradient is piecewise
+# constant and jumps at every kink. Swish, $\mathrm{swish}(x) = x\,\sigma(x)$, is smooth.
+# Implement it as an `nn.Module` (don't call `torch.nn.SiLU` or `F.silu`: write the formula).
+
+# %% solution id=swish
+class Swish(nn.Module):
+    """Swish activation, x * sigmoid(x), elementwise; any shape in, same shape out."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ### BEGIN SOLUTION
+        return x * torch.sigmoid(x)
+        ### END SOLUTION
+
+# %% tests id=swish_tests points=2
+"""Swish matches x * sigmoid(x) and keeps the shape."""
+x = torch.linspace(-5, 5, 11)
+assert Swish()(x).shape == x.shape, "Swish must keep the input's shape"
+assert torch.allclose(Swish()(x), torch.nn.functional.silu(x), atol=1e-6), "Swish(x) != x * sigmoid(x)"
+assert Swish()(torch.tensor([0.0])).item() == 0.0
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import mnist_ebm as grading_mnist
+grading_mnist.check_swish(Swish)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 2: the CNN energy (4 points)
+#
+# The network below is the course's energy model: four stride-2 convolutions with Swish, then
+# two linear layers, ending in `n_classes` logits. With `n_classes = 1` it is a plain EBM. The
+# same class serves the JEM of assignment 4, where the $K$ logits of a classifier define
+#
+# $$-E(x) = \log \sum_k \exp f(x)[k], \qquad -E(x, y) = f(x)[y].$$
+#
+# Write `get_logits` (features, then head) and `forward`, which returns the negative energy:
+# the logsumexp of the logits when `y` is None, else the logit of class `y` for each image. Note
+# that for one logit, logsumexp is the identity, so the plain EBM needs no special case.
+
+# %% solution id=cnn_energy
+class CNNEnergy(nn.Module):
+    """CNN mapping images (B, C, H, W) in [-1, 1] to K logits; forward gives neg_energy (B,)."""
+
+    def __init__(self, in_channels: int = 1, image_size: int = 28, hidden: int = 32,
+                 n_classes: int = 1) -> None:
+        super().__init__()
+        c1, c2, c3 = hidden // 2, hidden, hidden * 2
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, c1, kernel_size=5, stride=2, padding=4), Swish(),
+            nn.Conv2d(c1, c2, kernel_size=3, stride=2, padding=1), Swish(),
+            nn.Conv2d(c2, c3, kernel_size=3, stride=2, padding=1), Swish(),
+            nn.Conv2d(c3, c3, kernel_size=3, stride=2, padding=1), Swish(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n_flat = self.features(torch.zeros(1, in_channels, image_size, image_size)).shape[1]
+        self.head = nn.Sequential(nn.Linear(n_flat, c3), Swish(), nn.Linear(c3, n_classes))
+
+    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits f(x), (B, K)."""
+        ### BEGIN SOLUTION
+        return self.head(self.features(x))
+        ### END SOLUTION
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """neg_energy, (B,): logsumexp of the logits, or the logit of class y (B,) if given."""
+        ### BEGIN SOLUTION
+        logits = self.get_logits(x)
+        if y is None:
+            return logits.logsumexp(dim=1)
+        return logits.gather(1, y[:, None]).squeeze(1)
+        ### END SOLUTION
+
+# %% tests id=cnn_energy_tests points=4
+"""Shapes and the three forward cases."""
+torch.manual_seed(0)
+net = CNNEnergy(n_classes=4)
+x = torch.rand(3, 1, 28, 28) * 2 - 1
+logits = net.get_logits(x)
+assert logits.shape == (3, 4), f"get_logits should return (B, K) = (3, 4), got {tuple(logits.shape)}"
+assert net(x).shape == (3,), "forward(x) should return one neg_energy per image, shape (B,)"
+assert torch.allclose(net(x), logits.logsumexp(1), atol=1e-5), "forward(x) should be the logsumexp of the logits"
+y = torch.tensor([0, 3, 1])
+assert torch.allclose(net(x, y), logits[torch.arange(3), y], atol=1e-5), "forward(x, y) should pick logit y of each image"
+ebm = CNNEnergy(n_classes=1)
+assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with one class, forward(x) is that logit"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import mnist_ebm as grading_mnist
+grading_mnist.check_cnn_energy(CNNEnergy)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 2. Sampling: stochastic gradient Langevin dynamics
+#
+# To train (and to generate) we need samples from $p_\theta$. Langevin dynamics walks downhill
+# on the energy with injected noise:
+#
+# $$x_{k+1} = x_k - \eta\, \nabla_x E_\theta(x_k) + \sigma\, \epsilon_k, \qquad \epsilon_k \sim \mathcal N(0, I).$$
+#
+# With $\sigma = \sqrt{2\eta}$ and $\eta \to 0$ this samples $p_\theta$ exactly (assignment 1).
+# Deep EBMs use it as a fast, slightly noisy mode-seeker instead: a large step ($\eta = 10$),
+# little noise ($\sigma = 0.005$), each gradient entry clipped to $\pm 0.03$, and the image clamped
+# to the valid range $[-1, 1]$ after each step.
+#
+# ### Exercise 3: one SGLD step (4 points)
+#
+# Implement `langevin_step`. Requirements the hidden tests check:
+# * it works even when called inside `torch.no_grad()` (Lightning runs validation that way):
+#   enable gradients yourself with `torch.enable_grad()`;
+# * it differentiates with respect to `x` only (use `torch.autograd.grad`, not `.backward()`,
+#   which would also fill the network's parameter gradients);
+# * it does not modify `x` in place and returns a *detached* tensor;
+# * order: gradient step with the clipped gradient, plus noise, then clamp (if given).
+
+# %% solution id=langevin_step
+def langevin_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
+    """One SGLD step: x - step_size * clip(dE/dx) + noise_std * N(0, I), then clamp.
+
+    Args:
+        energy_fn: maps x (B, ...) to energies (B,).
+        x: current samples (B, ...); not modified.
+        step_size, noise_std: floats.
+        grad_clip: clip each gradient entry to [-grad_clip, grad_clip]; None: no clip.
+        clamp: (low, high) or None.
+    Returns:
+        the new samples, (B, ...), detached.
+    """
+    ### BEGIN SOLUTION
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
+    if grad_clip is not None:
+        grad = grad.clamp(-grad_clip, grad_clip)
+    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
+    if clamp is not None:
+        x_new = x_new.clamp(*clamp)
+    return x_new
+    ### END SOLUTION
+
+# %% tests id=langevin_step_tests points=4
+"""A noiseless step on E(x) = |x|^2 / 2 moves x to (1 - step_size) x; clip and clamp apply."""
+x = torch.tensor([[1.0, -2.0], [0.5, 0.0]])
+half_sq = lambda z: 0.5 * z.pow(2).sum(1)
+assert torch.allclose(langevin_step(half_sq, x, 0.1, 0.0), 0.9 * x), "expected x - 0.1 * x"
+assert torch.allclose(langevin_step(half_sq, x, 1.0, 0.0, grad_clip=0.5), x - torch.tensor([[0.5, -0.5], [0.5, 0.0]])), "gradient should be clipped to [-0.5, 0.5]"
+assert langevin_step(half_sq, x * 10, -1.0, 0.0, clamp=(-1, 1)).abs().max() <= 1, "output should be clamped"
+with torch.no_grad():
+    out = langevin_step(half_sq, x, 0.1, 0.0)
+assert torch.allclose(out, 0.9 * x), "langevin_step must work inside torch.no_grad()"
+assert not out.requires_grad, "return a detached tensor"
+noisy = langevin_step(lambda z: 0 * z.sum(1), torch.zeros(20000, 1), 0.1, 0.5)
+assert abs(noisy.std().item() - 0.5) < 0.02, "on a flat energy a step adds N(0, noise_std^2) noise"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import mnist_ebm as grading_mnist
+grading_mnist.check_langevin_step(langevin_step)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 3. The replay buffer
+#
+# Sixty SGLD steps from uniform noise do not reach the model's modes. Du & Mordatch's trick: keep
+# the samples of earlier iterations in a *replay buffer* and start most new chains from them, so
+# each chain continues where an earlier one stopped (a persistent chain, many short runs adding
+# up to a long one). A small share, `reinit_prob` (5%), restarts from uniform noise so that the
+# buffer keeps exploring instead of collapsing onto a few modes.
+#
+# The package's `MCMCSampler` holds the buffer as one preallocated tensor of `buffer_size`
+# samples (the tutorial kept a Python list of 8,192 one-image tensors and concatenated them every
+# iteration, which is slow) and `n_filled`, the number of slots in use. It already provides
+# `init_noise(n)` (n uniform-noise images) and `sample(net, batch_size)`, which calls your two
+# methods around the SGLD chain:
+#
+# ```python
+# x_init, idx = self._init_chains(batch_size)
+# x_model = langevin_chain(energy, x_init, n_steps, ...)   # uses step_fn=langevin_step
+# self._update_buffer(x_model, idx)
+# ```
+#
+# ### Exercise 4: the buffer logic (4 points)
+#
+# * `_init_chains(batch_size)`: while the buffer is empty, every chain starts from `init_noise`.
+#   Otherwise draw for each chain a slot uniformly from the filled part (use
+#   `generator=self.generator` so runs are reproducible) and start from a **copy** of it; with
+#   probability `reinit_prob` a chain restarts from noise instead. Return the starts and the
+#   drawn slots `idx` (int64, shape (B,)).
+# * `_update_buffer(x_model, idx)`: append while there is room (`n_filled < buffer_size`), and
+#   once full overwrite the slots the chains were drawn from. The buffer must never grow.
+
+# %% solution id=sampler_buffer
+class MCMCSampler(ebm_course.sampling.MCMCSampler):
+    """SGLD with a replay buffer; inherits __init__, init_noise and sample from the package."""
+
+    def _init_chains(self, batch_size):
+        """Returns x_init (B, *sample_shape) and idx (B,) int64."""
+        ### BEGIN SOLUTION
+        if self.n_filled == 0:
+            idx = torch.zeros(batch_size, dtype=torch.long)
+            fresh = torch.ones(batch_size, dtype=torch.bool)
+        else:
+            idx = torch.randint(self.n_filled, (batch_size,), generator=self.generator)
+            fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
+        x_init = self.buffer[idx.to(self.buffer.device)].clone()
+        if fresh.any():
+            x_init[fresh] = self.init_noise(int(fresh.sum()))
+        return x_init, idx
+        ### END SOLUTION
+
+    def _update_buffer(self, x_model, idx):
+        """Store the final samples x_model (B, *sample_shape) drawn from slots idx (B,)."""
+        ### BEGIN SOLUTION
+        x_model = x_model.detach().to(self.buffer.device)
+        n_append = min(len(x_model), self.buffer_size - self.n_filled)
+        self.buffer[self.n_filled:self.n_filled + n_append] = x_model[:n_append]
+        self.n_filled += n_append
+        if n_append < len(x_model):
+            self.buffer[idx[n_append:].to(self.buffer.device)] = x_model[n_append:]
+        ### END SOLUTION
+
+# %% tests id=sampler_buffer_tests points=4
+"""Starts from noise, fills up to buffer_size and no further, re-inits at about reinit_prob."""
+s = MCMCSampler((1, 2, 2), buffer_size=10, reinit_prob=0.1, seed=0)
+x, idx = s._init_chains(4)
+assert x.shape == (4, 1, 2, 2) and idx.shape == (4,), "expected x (4, 1, 2, 2) and idx (4,)"
+s._update_buffer(x, idx)
+assert s.n_filled == 4 and torch.equal(s.buffer[:4], x), "the first 4 samples go to slots 0..3"
+for _ in range(5):
+    x, idx = s._init_chains(4)
+    s._update_buffer(x, idx)
+assert s.n_filled == 10 and s.buffer.shape[0] == 10, "the buffer fills to buffer_size and never grows"
+s.buffer.fill_(3.0)  # a value uniform noise never takes
+x, _ = s._init_chains(5000)
+restarted = (x != 3.0).all(dim=(1, 2, 3)).float().mean().item()
+assert abs(restarted - 0.1) < 0.03, f"about 10% of chains should restart from noise, got {restarted:.1%}"
+x[0] = 0.0
+assert (s.buffer == 3.0).all(), "_init_chains must return copies, not views of the buffer"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import mnist_ebm as grading_mnist
+grading_mnist.check_sampler(MCMCSampler)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Training: contrastive divergence with an energy regulariser
+#
+# The gradient of the negative log-likelihood of one image is
+#
+# $$\nabla_\theta\big(-\log p_\theta(x)\big) = \nabla_\theta E_\theta(x) - \mathbb E_{x' \sim p_\theta}\big[\nabla_\theta E_\theta(x')\big],$$
+#
+# so the intractable $Z_\theta$ only appears through samples of the model. With a batch of data
+# and a batch of SGLD samples (no gradient through the chain) the surrogate loss is the
+# **contrastive divergence** $\mathcal L_{CD} = \overline{E(x_\text{data})} - \overline{E(x_\text{model})}$:
+# push data energy down, push the energy of the model's samples up. It only sees energy
+# *differences*, so both energies can drift off together; the regulariser
+# $\mathcal L_{reg} = \overline{E(x_\text{data})^2} + \overline{E(x_\text{model})^2}$ keeps them near 0.
+#
+# ### Exercise 5: the training loss (3 points)
+#
+# Return `(loss, cd, reg)` with `loss = cd + alpha * reg` (bars are batch means).
+
+# %% solution id=ebm_loss
+def ebm_loss(energy_data, energy_model, alpha):
+    """Contrastive divergence + alpha * L2 energy regulariser.
+
+    Args:
+        energy_data: E(x_data), (B,). energy_model: E(x_model), (B,). alpha: float.
+    Returns:
+        (loss, cd, reg), three scalar tensors.
+    """
+    ### BEGIN SOLUTION
+    cd = energy_data.mean() - energy_model.mean()
+    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
+    return cd + alpha * reg, cd, reg
+    ### END SOLUTION
+
+# %% tests id=ebm_loss_tests points=3
+"""Values on a small case."""
+loss, cd, reg = ebm_loss(torch.tensor([1.0, -1.0]), torch.tensor([2.0, 4.0]), 0.5)
+assert torch.isclose(cd, torch.tensor(-3.0)), f"cd should be mean(E_data) - mean(E_model) = -3, got {cd}"
+assert torch.isclose(reg, torch.tensor(11.0)), f"reg should be 1 + 10 = 11, got {reg}"
+assert torch.isclose(loss, torch.tensor(2.5)), f"loss should be cd + alpha * reg = 2.5, got {loss}"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import mnist_ebm as grading_mnist
+grading_mnist.check_ebm_loss(ebm_loss)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 1 (2 points)
+#
+# Training is going well when the energy of data sits a little below that of samples. Describe
+# what *divergence* looks like in the logged curves (`energy_data`, `energy_model`, `loss_reg`)
+# and in the samples, and give two things you would change to recover from it.
+
+# %% [markdown] written id=q_divergence points=2
+# The energies run away: `energy_data` and `energy_model` drift apart or both head to large
+# magnitudes, `loss_reg` grows by orders of magnitude, and the contrastive divergence saturates
+# (very negative, the sampler can no longer reach low-energy regions) or oscillates; samples
+# turn into saturated blobs, stripes or all-white / all-black images and the buffer fills with
+# them. Recovery: restart from the last good checkpoint with a new seed; lower the learning
+# rate; raise `alpha` (about 0.1); take more SGLD steps or a smaller step size so samples are
+# better; raise `reinit_prob`; clip gradients.
+
+# %% [markdown]
+# ## 5. Train it
+#
+# `DeepEnergyModel` (in the package) is a thin Lightning module around *your* pieces: it adds a
+# little noise to the data batch, draws `x_model` from your sampler, evaluates your CNN on both
+# and minimises your loss. Adam runs with $\beta_1 = 0$: momentum hurts EBMs, because the loss
+# surface moves with the parameters (the samples follow the model). The callbacks show chains
+# from noise, buffer samples, and the energy of pure noise as training goes.
+
+# %%
+print(CFG)
+train_loader, val_loader = data.mnist_loaders(CFG.batch_size, CFG.n_train, CFG.n_val, CFG.seed)
+sampler = MCMCSampler((1, 28, 28), CFG.buffer_size, CFG.reinit_prob, CFG.n_steps, CFG.step_size,
+                      CFG.noise_std, CFG.grad_clip, seed=CFG.seed, step_fn=langevin_step)
+model = DeepEnergyModel(CFG, net=CNNEnergy(1, 28, CFG.hidden), sampler=sampler, loss_fn=ebm_loss)
+every = 5 if PROFILE == "full" else 1
+callbacks = [GenerateCallback(every_n_epochs=every), SamplerCallback(every_n_epochs=every),
+             OutlierCallback()] if PROFILE != "grade" else []  # the autograder writes no logs
+trainer = pl.Trainer(
+    max_epochs=CFG.max_epochs, max_steps=CFG.max_steps, accelerator="auto", devices=1,
+    gradient_clip_val=0.1, callbacks=callbacks, logger=PROFILE != "grade",
+    enable_checkpointing=PROFILE != "grade", enable_progress_bar=PROFILE != "grade",
+    default_root_dir=str(config.data_root() / "runs" / "03_mnist_ebm"), log_every_n_steps=10)
+trainer.fit(model, train_loader, val_loader)
+net = model.net.to(DEVICE).eval()
+print({k: round(float(v), 4) for k, v in trainer.callback_metrics.items()})
+
+# %% [markdown]
+# ## 6. What did it learn?
+#
+# ### Samples over SGLD steps
+#
+# Start fresh chains from uniform noise and run SGLD longer than during training. Each row is a
+# chain, each column a later step: strokes appear early, digits sharpen later.
+
+# %%
+n_gen_steps = {"full": 256, "quick": 256, "grade": 16}[PROFILE]
+keep = sorted({0, 8, 16, 32, 64, 128, n_gen_steps} & set(range(n_gen_steps + 1)))
+torch.manual_seed(CFG.seed)
+x0 = torch.rand(8, 1, 28, 28, device=DEVICE) * 2 - 1
+with sampling_mode(net):
+    x_gen, kept = langevin_chain(energy_fn_of(net), x0, n_gen_steps, CFG.step_size,
+                                 CFG.noise_std, CFG.grad_clip, (-1.0, 1.0), keep_steps=keep)
+plotting.show_chain(kept, title="Fresh chains from uniform noise", save=figure_path("03_mnist_ebm_chain.png"))
+plt.show()
+x_grid = langevin_chain(energy_fn_of(net), torch.rand(64, 1, 28, 28, device=DEVICE) * 2 - 1,
+                        n_gen_steps, CFG.step_size, CFG.noise_std, CFG.grad_clip, (-1.0, 1.0))
+plotting.show_images(x_grid, title=f"64 samples after {n_gen_steps} SGLD steps",
+                     save=figure_path("03_mnist_ebm_samples.png"))
+plt.show()
+plotting.show_images(sampler.buffer[: min(64, sampler.n_filled)], title="Replay buffer")
+plt.show()
+
+# %% [markdown]
+# ### Is it a density model? Scores of digits vs noise
+#
+# A likelihood model should give data a much higher $-E$ than uniform noise. We measure the
+# separation as the AUROC of $-E$ (label digits 1, noise 0; 1.0 = perfectly separated).
+
+# %%
+test_set = data.load_mnist_family("MNIST", train=False)
+x_test = test_set.tensors[0][:1000].to(DEVICE)
+x_train = torch.stack([train_loader.dataset[i][0] for i in range(min(1000, len(train_loader.dataset)))]).to(DEVICE)
+x_noise = torch.rand_like(x_test) * 2 - 1
+with torch.no_grad():
+    score = {"train digits": net(x_train).cpu(), "test digits": net(x_test).cpu(),
+             "uniform noise": net(x_noise).cpu()}
+auroc = roc_auc_score([1] * len(x_test) + [0] * len(x_noise),
+                      torch.cat([score["test digits"], score["uniform noise"]]).numpy())
+print(f"mean -E: train {score['train digits'].mean():.3f}, test {score['test digits'].mean():.3f}, "
+      f"noise {score['uniform noise'].mean():.3f}; AUROC test vs noise = {auroc:.4f}")
+plotting.score_histograms(score, title="-E(x) of digits and noise", save=figure_path("03_mnist_ebm_scores.png"))
+plt.show()
+
+# %% [markdown]
+# ### Digits that are a little off
+#
+# How does the energy react to images near the data? Add noise, flip, shrink. An EBM trained
+# only on upright digits should score the flipped ones lower, even though every pixel statistic
+# is unchanged: it has learned shape, not just ink.
+
+# %%
+shrink = nn.functional.interpolate(x_test[:256], scale_factor=0.5, mode="bilinear")
+shrunk = nn.functional.pad(shrink, (7, 7, 7, 7), value=-1.0)
+variants = {
+    "original": x_test[:256],
+    "noisy (std 0.3)": (x_test[:256] + 0.3 * torch.randn_like(x_test[:256])).clamp(-1, 1),
+    "flipped upside down": x_test[:256].flip(-2),
+    "shrunk to half": shrunk,
+}
+with torch.no_grad():
+    variant_scores = {name: net(x).mean().item() for name, x in variants.items()}
+for name, value in variant_scores.items():
+    print(f"{name:>22}: mean -E = {value:8.3f}")
+fig, axes = plt.subplots(1, 4, figsize=(12, 3))
+for ax, (name, x) in zip(axes, variants.items()):
+    plotting.show_images(x[:16], nrow=4, title=f"{name}\n-E = {variant_scores[name]:.2f}", ax=ax)
+plt.show()
+
+# %% [markdown]
+# ### Inpainting: the model completes what it is given
+#
+# Hide the lower half of test digits and let SGLD fill it, holding the known pixels fixed. That
+# samples $p(x_\text{missing} \mid x_\text{known})$, which an EBM gives for free.
+
+# %%
+mask = torch.zeros(1, 1, 28, 28, dtype=torch.bool, device=DEVICE)
+mask[..., 14:, :] = True
+x_known = x_test[:8]
+completed = inpaint(energy_fn_of(net), x_known, mask, {"grade": 10}.get(PROFILE, 200),
+                    CFG.step_size, CFG.noise_std, CFG.grad_clip,
+                    generator=torch.Generator().manual_seed(CFG.seed))
+rows = torch.cat([x_known, torch.where(mask, -1.0, x_known), completed])
+plotting.show_images(rows, nrow=8, title="top: original, middle: given, bottom: completed",
+                     save=figure_path("03_mnist_ebm_inpainting.png"))
+plt.show()
+
+# %% [markdown]
+# ### Question 2 (2 points)
+#
+# Why does the sampler restart 5% of its chains from noise, and what would you expect to see in
+# the samples and in the noise score if `reinit_prob` were 0? And if it were 1?
+
+# %% [markdown] written id=q_buffer points=2
+# Restarts keep the buffer exploring: fresh chains find modes (digit classes, styles) that the
+# persistent chains have left, and they keep showing the model what its energy does far from the
+# data, so noise-like regions keep getting their energy pushed up. With `reinit_prob = 0` the
+# buffer loses diversity (a few modes, mode collapse) and the model can assign spuriously low
+# energy to regions no chain visits any more; noise may score too high. With 1 every chain is a
+# 60-step run from noise: samples never mature, the model learns to separate noise from
+# half-formed blobs, and generated digits stay blurry (short-run training, no persistence).
+
+# %%
+results = {"profile": PROFILE, "device": str(DEVICE),
+           "mean_neg_energy_train": float(score["train digits"].mean()),
+           "mean_neg_energy_test": float(score["test digits"].mean()),
+           "mean_neg_energy_noise": float(score["uniform noise"].mean()),
+           "auroc_test_vs_noise": float(auroc),
+           **{f"mean_neg_energy_{k.split()[0]}": v for k, v in variant_scores.items()}}
+if PROFILE != "grade":
+    print("wrote", write_results("03_mnist_ebm", results))
+results

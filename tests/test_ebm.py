@@ -1,0 +1,69 @@
+"""DeepEnergyModel: a fast_dev_run fit, config per profile, checkpointed buffer."""
+
+import pytorch_lightning as pl
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
+
+
+def tiny_loader(n=64, batch=16):
+    images = torch.rand(n, 1, 28, 28) * 2 - 1
+    return DataLoader(TensorDataset(images, torch.zeros(n, dtype=torch.long)), batch, drop_last=True)
+
+
+def test_fast_dev_run_fit_changes_weights_and_fills_buffer():
+    pl.seed_everything(0)
+    cfg = EBMConfig(n_steps=3, buffer_size=64, hidden=8, batch_size=16)
+    model = DeepEnergyModel(cfg)
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer = pl.Trainer(fast_dev_run=2, accelerator="cpu", logger=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, tiny_loader(), tiny_loader())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert model.sampler.n_filled == 32
+    for key in ("loss", "loss_cd", "loss_reg", "val_cd_noise"):
+        assert torch.isfinite(trainer.callback_metrics[key]), key
+
+
+def test_injected_pieces_are_used():
+    calls = []
+
+    def loss_fn(energy_data, energy_model, alpha):
+        calls.append(alpha)
+        cd = energy_data.mean() - energy_model.mean()
+        return cd, cd, cd * 0
+
+    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, alpha=0.25)
+    model = DeepEnergyModel(cfg, loss_fn=loss_fn)
+    trainer = pl.Trainer(fast_dev_run=1, accelerator="cpu", logger=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, tiny_loader())
+    assert calls == [0.25]
+
+
+@pytest.mark.parametrize("profile", ["quick", "full", "grade"])
+def test_profiles_are_frozen_configs(profile):
+    cfg = mnist_ebm_config(profile)
+    with pytest.raises(Exception):
+        cfg.lr = 1.0
+    assert cfg.n_steps > 0 and cfg.batch_size > 0
+
+
+def test_unknown_profile_is_refused():
+    with pytest.raises(ValueError, match="unknown profile"):
+        mnist_ebm_config("fast")
+
+
+def test_checkpoint_round_trip_keeps_buffer(tmp_path):
+    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16)
+    model = DeepEnergyModel(cfg)
+    trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, default_root_dir=tmp_path)
+    trainer.fit(model, tiny_loader())
+    path = tmp_path / "m.ckpt"
+    trainer.save_checkpoint(path)
+    restored = DeepEnergyModel.load_from_checkpoint(path, config=cfg)
+    assert restored.sampler.n_filled == model.sampler.n_filled
+    assert torch.equal(restored.sampler.buffer[:32], model.sampler.buffer[:32])

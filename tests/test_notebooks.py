@@ -1,0 +1,70 @@
+"""Every assignment: source current, runs in the quick profile, nbgrader's checks, autograde.
+
+Parametrised over the folders of course/, so a new assignment is covered as soon as it exists.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import nbformat
+import pytest
+
+from ebm_course.authoring import render
+
+from .conftest import ASSIGNMENTS, ROOT, nbgrader_cmd, run
+
+pytestmark = pytest.mark.parametrize("name", ASSIGNMENTS)
+
+
+def test_notebook_is_built_from_its_source(name):
+    built = (ROOT / "course" / name / f"{name}.ipynb").read_text()
+    assert built == render(ROOT / "course" / "src" / f"{name}.py"), (
+        f"course/{name} is out of date with course/src/{name}.py: run `make notebooks`")
+
+
+def test_graded_cells_are_well_formed(name):
+    nb = nbformat.read(ROOT / "course" / name / f"{name}.ipynb", as_version=4)
+    meta = [c.metadata["nbgrader"] for c in nb.cells if "nbgrader" in c.metadata]
+    tests = [m for m in meta if m["grade"] and not m["solution"]]
+    written = [m for m in meta if m["grade"] and m["solution"]]
+    ids = [m["grade_id"] for m in meta]
+    assert len(ids) == len(set(ids)), "grade_ids must be unique"
+    assert len(tests) >= 4 and len(written) >= 2
+    for cell in nb.cells:
+        m = cell.metadata.get("nbgrader", {})
+        if m.get("grade") and not m.get("solution"):
+            assert "### BEGIN HIDDEN TESTS" in cell.source, f"{m['grade_id']} has no hidden tests"
+            assert cell.source.lstrip().startswith('"""'), f"{m['grade_id']}: one-line docstring first"
+
+
+@pytest.mark.slow
+def test_source_validates_in_quick_profile(name):
+    """The reference passes every test while the whole notebook runs in the quick profile."""
+    proc = run(nbgrader_cmd("validate", f"course/{name}/{name}.ipynb", "--Execute.timeout=900"),
+               cwd=ROOT, env={"EBM_COURSE_PROFILE": "quick"}, timeout=1500)
+    assert "Success! Your notebook passes all the tests." in proc.stdout + proc.stderr, proc.stdout
+
+
+def test_blank_release_fails_validation(name, course_copy):
+    proc = run(nbgrader_cmd("validate", "--invert", f"release/{name}/{name}.ipynb"),
+               cwd=course_copy, timeout=600)
+    assert "Success! The notebook does not pass any tests." in proc.stdout + proc.stderr, proc.stdout
+
+
+def test_autograde_reference_full_marks_blank_zero(name, course_copy):
+    from nbgrader.api import Gradebook
+
+    for student, source in (("reference", course_copy / "course"),
+                            ("blank", course_copy / "release")):
+        target = course_copy / "submitted" / student / name
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source / name / f"{name}.ipynb", target / f"{name}.ipynb")
+    run(nbgrader_cmd("autograde", name, "--create", "--force"), cwd=course_copy, timeout=900)
+    with Gradebook(f"sqlite:///{course_copy / 'gradebook.db'}") as gb:
+        reference = gb.find_submission(name, "reference")
+        blank = gb.find_submission(name, "blank")
+        assert reference.max_code_score > 0
+        assert reference.code_score == reference.max_code_score, (
+            f"reference earned {reference.code_score} / {reference.max_code_score}")
+        assert blank.code_score == 0, f"blank release earned {blank.code_score} points"

@@ -1,0 +1,104 @@
+"""The student edition: no solutions, no hidden tests, no reference body, and it installs."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from ebm_course.release import (INSTRUCTOR_ONLY, MARKERS, PACKAGE, strip_solutions,
+                                student_package)
+
+from .conftest import ROOT
+
+
+def test_strip_solutions_keeps_signature_and_indent():
+    source = ("def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n"
+              "    ### END SOLUTION\n\nY = 2\n")
+    out = strip_solutions(source)
+    assert "return x + 1" not in out and "def f(x):" in out and "Y = 2" in out
+    assert re.search(r"^    raise NotImplementedError", out, re.M)
+    ast.parse(out)
+
+
+@pytest.mark.parametrize("bad", ["### BEGIN SOLUTION\nx\n", "x\n### END SOLUTION\n",
+                                 "### BEGIN SOLUTION\n### BEGIN SOLUTION\n"])
+def test_unbalanced_markers_are_errors(bad):
+    with pytest.raises(ValueError):
+        strip_solutions(bad)
+
+
+def _outside_regions(reference):
+    """Stripped lines of ``reference`` outside every solution region (legitimately kept)."""
+    outside = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", "", reference, flags=re.S)
+    return {ln.strip() for ln in outside.splitlines()}
+
+
+def test_student_package_has_no_reference_body(tmp_path):
+    written = student_package(tmp_path)
+    names = {p.relative_to(tmp_path / "ebm_course").parts[0] for p in written}
+    assert not names & set(INSTRUCTOR_ONLY), "instructor-only modules leaked"
+    n_regions = 0
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        reference = path.read_text()
+        if rel.parts[0] in INSTRUCTOR_ONLY or "### BEGIN SOLUTION" not in reference:
+            continue
+        student = (tmp_path / "ebm_course" / rel).read_text()
+        assert not MARKERS.search(student), f"{rel}: markers left"
+        ast.parse(student)
+        student_lines = {ln.strip() for ln in student.splitlines()}
+        kept = _outside_regions(reference)
+        for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", reference, re.S):
+            n_regions += 1
+            for line in region.splitlines():
+                code = line.strip()
+                if code and code not in kept:
+                    assert code not in student_lines, (
+                        f"{rel}: reference line {code!r} survives in the student edition")
+    assert n_regions >= 5, "expected the graded bodies of models, sampling and losses"
+
+
+def test_committed_release_is_clean_and_current():
+    release = ROOT / "release"
+    files = [p for p in release.rglob("*") if p.is_file()]
+    assert files, "release/ is empty: run `make release`"
+    for path in files:
+        if path.suffix in (".py", ".ipynb", ".md", ".toml"):
+            assert not MARKERS.search(path.read_text()), f"markers in {path}"
+    fresh = {p.relative_to(PACKAGE): strip_solutions(p.read_text()) for p in PACKAGE.rglob("*.py")
+             if p.relative_to(PACKAGE).parts[0] not in INSTRUCTOR_ONLY}
+    for rel, text in fresh.items():
+        committed = release / "ebm_course" / rel
+        assert committed.exists() and committed.read_text() == text, (
+            f"release/ebm_course/{rel} is out of date: run `make release`")
+
+
+def test_release_notebooks_match_a_fresh_generation(course_copy):
+    from .conftest import ASSIGNMENTS
+
+    for name in ASSIGNMENTS:
+        fresh = (course_copy / "release" / name / f"{name}.ipynb").read_text()
+        committed = (ROOT / "release" / name / f"{name}.ipynb").read_text()
+        assert fresh == committed, f"release/{name} is out of date: run `make release`"
+
+
+def test_student_edition_installs_and_imports(tmp_path):
+    """release/ alone is enough for a student: pip-installable, importable, graded bodies stubbed."""
+    import subprocess
+    import sys
+
+    from .conftest import run
+
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
+    py = venv / "bin" / "python"
+    run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         str(ROOT / "release")], cwd=tmp_path)
+    code = ("import ebm_course, ebm_course.sampling as s, ebm_course.models as m, torch\n"
+            "assert 'release' in ebm_course.__file__ or 'site-packages' in ebm_course.__file__\n"
+            "try:\n    m.Swish()(torch.zeros(1))\nexcept NotImplementedError:\n    print('stub')\n"
+            "import importlib.util\nprint(importlib.util.find_spec('ebm_course.grading'))\n")
+    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["stub", "None"]

@@ -1,0 +1,130 @@
+"""SGLD and the replay-buffer sampler: analytic checks and the buffer's invariants."""
+
+import math
+
+import pytest
+import torch
+
+from ebm_course.models import CNNEnergy
+from ebm_course.sampling import MCMCSampler, inpaint, langevin_chain, langevin_step
+
+MU = torch.tensor([1.0, -2.0])
+SIGMA = torch.tensor([0.5, 1.5])
+
+
+def gaussian_energy(x):
+    return 0.5 * (((x - MU) / SIGMA) ** 2).sum(1)
+
+
+def test_langevin_recovers_gaussian_mean_and_variance():
+    """ULA with noise_std = sqrt(2 * step_size) samples N(mu, sigma^2) up to an O(step) bias.
+
+    For a Gaussian the stationary variance of ULA is s^2 / (1 - step / (2 s^2)): with
+    step = 0.01 that is within 4% of s^2 for s >= 0.5. With 20,000 chains the standard error
+    of the mean is sigma / 141 <= 0.011: tolerance 0.045 (4 standard errors); std within 3%
+    (its standard error is 0.5%).
+    """
+    torch.manual_seed(0)
+    step = 0.01
+    x = torch.randn(20000, 2) * 3
+    x = langevin_chain(gaussian_energy, x, 1500, step, math.sqrt(2 * step))
+    assert torch.allclose(x.mean(0), MU, atol=0.045), x.mean(0)
+    expected_std = SIGMA / torch.sqrt(1 - step / (2 * SIGMA**2))
+    assert torch.allclose(x.std(0), expected_std, rtol=0.03), (x.std(0), expected_std)
+
+
+def test_step_without_noise_is_gradient_descent_with_clip_and_clamp():
+    x = torch.tensor([[3.0, 0.0]])
+    out = langevin_step(gaussian_energy, x, 0.1, 0.0)
+    assert torch.allclose(out, x - 0.1 * (x - MU) / SIGMA**2)
+    clipped = langevin_step(gaussian_energy, x, 1.0, 0.0, grad_clip=0.5)
+    assert torch.allclose(clipped, x - torch.tensor([[0.5, 0.5]]))
+    assert langevin_step(gaussian_energy, x, 0.1, 0.0, clamp=(-1, 1)).abs().max() <= 1
+
+
+def test_step_under_no_grad_touches_no_parameter_grad():
+    net = CNNEnergy(hidden=8)
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        out = langevin_step(lambda z: -net(z), x, 1.0, 0.01)
+    assert not out.requires_grad and out.shape == x.shape
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_chain_keeps_requested_steps():
+    x = torch.zeros(3, 2)
+    final, kept = langevin_chain(gaussian_energy, x, 10, 0.1, 0.0, keep_steps=(0, 5, 10))
+    assert sorted(kept) == [0, 5, 10] and torch.equal(kept[10], final)
+    assert torch.equal(kept[0], x)
+
+
+def test_buffer_never_exceeds_capacity_and_fills_in_order():
+    sampler = MCMCSampler((1, 2, 2), buffer_size=20, reinit_prob=0.05, seed=0)
+    for i in range(12):
+        x, idx = sampler._init_chains(7)
+        sampler._update_buffer(x, idx)
+        assert sampler.n_filled == min(7 * (i + 1), 20)
+        assert sampler.buffer.shape == (20, 1, 2, 2)
+
+
+@pytest.mark.parametrize("reinit_prob", [0.05, 0.3])
+def test_reinit_rate(reinit_prob):
+    sampler = MCMCSampler((1, 2, 2), buffer_size=100, reinit_prob=reinit_prob, seed=1)
+    sampler.buffer.fill_(5.0)
+    sampler.n_filled = 100
+    x, _ = sampler._init_chains(20000)
+    share = (x != 5.0).all(dim=(1, 2, 3)).float().mean().item()
+    # Binomial std at n = 20,000 is <= 0.0035: 0.012 is more than 3 standard deviations.
+    assert abs(share - reinit_prob) < 0.012
+
+
+def test_gaussian_init_is_small_noise():
+    sampler = MCMCSampler((1, 8, 8), buffer_size=10, init="gaussian", init_std=0.1, seed=0)
+    x = sampler.init_noise(500)
+    assert abs(x.std().item() - 0.1) < 0.005 and abs(x.mean().item()) < 0.005
+
+
+def test_sample_restores_mode_and_grad_flags_and_updates_buffer():
+    net = CNNEnergy(hidden=8).train()
+    net.head[0].weight.requires_grad_(False)  # a mixed state must come back exactly
+    flags = [p.requires_grad for p in net.parameters()]
+    sampler = MCMCSampler((1, 28, 28), buffer_size=64, n_steps=3, seed=0)
+    x = sampler.sample(net, 16)
+    assert x.shape == (16, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert net.training and [p.requires_grad for p in net.parameters()] == flags
+    assert sampler.n_filled == 16 and torch.equal(sampler.buffer[:16], x)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_sampler_is_reproducible_and_checkpointable():
+    def draw(seed):
+        torch.manual_seed(seed)
+        s = MCMCSampler((1, 28, 28), buffer_size=32, n_steps=2, seed=seed)
+        net = CNNEnergy(hidden=8)
+        return s, [s.sample(net, 8) for _ in range(3)]
+
+    (s1, a), (_, b) = draw(0), draw(0)
+    assert all(torch.equal(u, v) for u, v in zip(a, b))
+    s2 = MCMCSampler((1, 28, 28), buffer_size=32, seed=99)
+    s2.load_state_dict(s1.state_dict())
+    assert s2.n_filled == s1.n_filled and torch.equal(s2.buffer, s1.buffer)
+    assert torch.equal(s2._init_chains(4)[1], s1._init_chains(4)[1])
+
+
+@pytest.mark.parametrize("kwargs", [{"buffer_size": 0}, {"reinit_prob": 1.5}, {"init": "normal"}])
+def test_bad_arguments_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        MCMCSampler((1, 2, 2), **kwargs)
+
+
+def test_inpaint_keeps_known_pixels():
+    x_known = torch.rand(2, 1, 6, 6) * 2 - 1
+    mask = torch.zeros(1, 1, 6, 6, dtype=torch.bool)
+    mask[..., 3:, :] = True
+    out = inpaint(gaussian_energy_img, x_known, mask, 5, 0.1, 0.01)
+    assert torch.equal(out[..., :3, :], x_known[..., :3, :])
+    assert not torch.equal(out[..., 3:, :], x_known[..., 3:, :])
+
+
+def gaussian_energy_img(x):
+    return 0.5 * x.flatten(1).pow(2).sum(1)
