@@ -32,7 +32,9 @@ class Swish(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         ### BEGIN SOLUTION
-        return x * torch.sigmoid(x)
+        # F.silu is exactly x * sigmoid(x) with fused forward and backward kernels: SGLD spends
+        # most of its time in this network's input gradient, so the fusion pays off.
+        return torch.nn.functional.silu(x)
         ### END SOLUTION
 
 

@@ -84,21 +84,25 @@ def test_release_notebooks_match_a_fresh_generation(course_copy):
 
 
 def test_student_edition_installs_and_imports(tmp_path):
-    """release/ alone is enough for a student: pip-installable, importable, graded bodies stubbed."""
+    """release/ alone is enough for a student: pip-installable, importable, graded bodies stubbed,
+    no instructor module."""
     import subprocess
     import sys
 
     from .conftest import run
 
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
-    py = venv / "bin" / "python"
-    run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         str(ROOT / "release")], cwd=tmp_path)
-    code = ("import ebm_course, ebm_course.sampling as s, ebm_course.models as m, torch\n"
-            "assert 'release' in ebm_course.__file__ or 'site-packages' in ebm_course.__file__\n"
+    site = tmp_path / "site"
+    run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--target", str(site), str(ROOT / "release")], cwd=tmp_path)
+    # This interpreter also has the instructor package installed in editable mode; drop that
+    # finder so the subprocess sees what a student's environment has: the release alone.
+    code = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in "
+            "repr(f).lower() and 'editable' not in getattr(f, '__module__', '').lower()]\n"
+            "import ebm_course, ebm_course.sampling, ebm_course.models as m, torch, importlib.util\n"
+            f"assert ebm_course.__file__.startswith({str(site)!r}), ebm_course.__file__\n"
             "try:\n    m.Swish()(torch.zeros(1))\nexcept NotImplementedError:\n    print('stub')\n"
-            "import importlib.util\nprint(importlib.util.find_spec('ebm_course.grading'))\n")
-    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, capture_output=True, text=True)
+            "print(importlib.util.find_spec('ebm_course.grading'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["stub", "None"]

@@ -1,0 +1,434 @@
+# %% [markdown]
+# # Assignment 4: JEM on historical-print glyphs
+#
+# A classifier is secretly an energy-based model. In this assignment you turn a glyph
+# classifier into a *Joint Energy-based Model* (JEM, Grathwohl et al. 2020), train it to be a
+# good classifier **and** a density model of letterpress glyphs, and sample new glyphs from it,
+# unconditionally and class by class.
+#
+# **What you write** (autograded): `get_logits` and `forward` of the energy network, the
+# sampler's Gaussian initialisation and its SGLD update, `px_step`, `pyx_step` and the JEM
+# training step. **What you answer** (graded by hand): three short questions. Visible tests run
+# here; hidden tests grade each part on other cases, in isolation.
+#
+# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (a few minutes on a laptop CPU: mostly
+# classification, then a short JEM phase with few SGLD steps), `full` (the paper's settings on
+# one GPU), `grade` (the autograder: tiny training). The first cell prints which one runs.
+
+# %%
+import dataclasses
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+
+from ebm_course import config, glyphs as glyph_data, plotting
+from ebm_course.jem import (JEM, accuracy, checkpoint_path, fit_jem, generate, jem_config,
+                            make_net, make_sampler, predict_logits, save_net)
+from ebm_course.models import CNNEnergy, energy_fn_of
+from ebm_course.results import figure_path, write_results
+from ebm_course.sampling import MCMCSampler
+
+PROFILE = config.get_profile()
+CFG = jem_config(PROFILE)
+DEVICE = config.get_device()
+glyphs = glyph_data.glyphs_for_profile(PROFILE)
+print(config.run_banner(glyphs.source))
+config.seed_everything(CFG.seed)
+
+# %% [markdown]
+# ## 1. The data: glyphs from old books
+#
+# Each image is one printed letter cut from a page, 56x56 grayscale, dark ink on light paper,
+# scaled to [-1, 1]. Without the original scans the course prints its own: letters set in five
+# old-style book faces (Garamond, Cardo, Baskerville, Crimson) with the defects of letterpress:
+# ink that spreads or breaks up, blur, uneven paper, specks of dust, slightly crooked type.
+# There are 42 classes (26 lowercase letters and the 16 capitals whose shape differs from their
+# lowercase letter) and a seeded 70/15/15 split. Set `EBM_COURSE_GLYPHS` to a folder with one
+# sub-folder per class to use real glyphs instead.
+
+# %%
+sizes = {k: len(v) for k, v in glyphs.split.items()}
+print(f"{len(glyphs.images)} images, {len(glyphs.classes)} classes, split {sizes}")
+train_set = glyphs.dataset("train")
+x_all, y_all = train_set.tensors
+per_class = torch.stack([x_all[y_all == k][:6] for k in range(len(glyphs.classes))])  # (K, 6, 1, 56, 56)
+grid = per_class.transpose(0, 1).flatten(0, 1)  # rows: examples, columns: classes
+plotting.show_images(grid, nrow=len(glyphs.classes), title="Six training glyphs of every class: "
+                     + " ".join(glyphs.classes), save=figure_path("04_glyph_jem_classes.png"))
+plt.show()
+
+# %% [markdown]
+# ## 2. A classifier is an energy model
+#
+# A classifier with logits $f_\theta(x) \in \mathbb{R}^K$ models $p(y \mid x) =
+# \exp f_\theta(x)[y] / \sum_{y'} \exp f_\theta(x)[y']$. JEM reads the same logits as a joint
+# energy, $E_\theta(x, y) = -f_\theta(x)[y]$, so that
+#
+# $$p_\theta(x, y) = \frac{\exp f_\theta(x)[y]}{Z_\theta}, \qquad
+# p_\theta(x) = \sum_y p_\theta(x, y) = \frac{\exp \operatorname{logsumexp}_y f_\theta(x)[y]}{Z_\theta},$$
+#
+# i.e. $-E_\theta(x) = \operatorname{logsumexp}_y f_\theta(x)[y]$; dividing the two gives back the
+# softmax classifier, because $Z_\theta$ cancels. The course's networks return the **negative
+# energy**. `forward(x, y=None)` covers three cases: a plain EBM (one logit: its logsumexp is
+# itself), unconditional JEM ($-E(x)$, logsumexp over classes) and class-conditional JEM
+# ($-E(x, y) = f(x)[y]$).
+#
+# ### Exercise 1: `get_logits` and `forward` (2 + 3 points)
+#
+# `GlyphCNN` inherits the layers of the course's `CNNEnergy` (`self.features`, then
+# `self.head`). Write `get_logits` (features, then head) and `forward`. Use `torch.logsumexp`,
+# not `log(sum(exp(...)))`: logits of a few hundred overflow `exp`.
+
+# %% solution id=glyph_cnn
+class GlyphCNN(CNNEnergy):
+    """The JEM network: K logits; forward returns neg_energy (B,)."""
+
+    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits f(x): images (B, C, H, W) -> (B, K)."""
+        ### BEGIN SOLUTION
+        return self.head(self.features(x))
+        ### END SOLUTION
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """neg_energy (B,): logsumexp_k f(x)[k] without y; f(x)[y] with labels y (B,)."""
+        ### BEGIN SOLUTION
+        logits = self.get_logits(x)
+        if y is None:
+            return logits.logsumexp(dim=1)
+        return logits.gather(1, y[:, None]).squeeze(1)
+        ### END SOLUTION
+
+# %% tests id=get_logits_tests points=2
+"""get_logits: shape (B, K) and features followed by the head."""
+torch.manual_seed(0)
+net = GlyphCNN(1, 56, 8, 42)
+x = torch.rand(3, 1, 56, 56) * 2 - 1
+logits = net.get_logits(x)
+assert logits.shape == (3, 42), f"get_logits should return (B, K) = (3, 42), got {tuple(logits.shape)}"
+assert torch.allclose(logits, net.head(net.features(x)), atol=1e-6), "get_logits should be head(features(x))"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_get_logits(GlyphCNN)
+### END HIDDEN TESTS
+
+# %% tests id=forward_tests points=3
+"""forward: EBM (K = 1), unconditional JEM (logsumexp), class-conditional JEM (f(x)[y])."""
+torch.manual_seed(1)
+net = GlyphCNN(1, 56, 8, 42)
+x = torch.rand(4, 1, 56, 56) * 2 - 1
+logits = net.get_logits(x)
+assert net(x).shape == (4,), "forward(x) should return one neg_energy per image, shape (B,)"
+assert torch.allclose(net(x), torch.logsumexp(logits, 1), atol=1e-5), "forward(x) = logsumexp of the logits"
+y = torch.tensor([0, 41, 7, 7])
+assert torch.allclose(net(x, y), logits[torch.arange(4), y], atol=1e-5), "forward(x, y) = f(x)[y]"
+ebm = GlyphCNN(1, 56, 8, 1)
+assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with K = 1, forward(x) is the one logit"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_forward(GlyphCNN)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Question 1 (2 points)
+#
+# Add the same constant $c$ to all $K$ logits of one image. What happens to the classifier's
+# prediction $p(y \mid x)$, and what happens to $-E(x)$? What does this tell you about the
+# information that a plain classifier throws away and JEM uses?
+
+# %% [markdown] written id=q_logit_shift points=2
+# The softmax is unchanged (the $e^c$ cancels), so $p(y \mid x)$ and the prediction stay the
+# same; $-E(x) = \operatorname{logsumexp} f(x)$ grows by exactly $c$, so $p(x)$ is multiplied by
+# $e^c$. A softmax classifier is blind to this one degree of freedom per input: the overall
+# scale of the logits. JEM trains exactly that free direction to model the density of the
+# inputs, at no cost to the classifier.
+
+# %% [markdown]
+# ## 3. Sampling with SGLD
+#
+# Training needs samples $x \sim p_\theta(x)$. As in assignment 3 we use SGLD,
+#
+# $$x_{t+1} = \operatorname{clamp}\big(x_t - \eta \, \nabla_x E_\theta(x_t) + \sigma \varepsilon_t\big),
+# \qquad \varepsilon_t \sim \mathcal{N}(0, I),$$
+#
+# with JEM's settings (step $\eta = 1$, noise $\sigma = 0.01$, no gradient clipping), and a
+# replay buffer of persistent chains. One change from assignment 3: chains that (re)start do so
+# from **small Gaussian noise** $\mathcal{N}(0, 0.01)$ (standard deviation 0.1, a mid-gray image),
+# not uniform noise, as in the follow-ups to JEM that made its training stable.
+#
+# ### Exercise 2: the sampler's initialisation (2 points)
+#
+# Draw `n` fresh chain starts of shape `sample_shape` from $\mathcal{N}(0, \text{init\_std}^2)$
+# **with the given generator** (the sampler's own: chain starts then do not depend on the global
+# seed, and a rerun gives the same buffer).
+
+# %% solution id=gaussian_init
+def gaussian_init(n: int, sample_shape, init_std: float, generator: torch.Generator) -> torch.Tensor:
+    """Fresh chain starts x ~ N(0, init_std^2): (n, *sample_shape), float32, from `generator`."""
+    ### BEGIN SOLUTION
+    return torch.randn((n, *sample_shape), generator=generator) * init_std
+    ### END SOLUTION
+
+# %% tests id=gaussian_init_tests points=2
+"""Shape, mean 0, std init_std, reproducible from the generator."""
+a = gaussian_init(2000, (1, 8, 8), 0.1, torch.Generator().manual_seed(0))
+assert a.shape == (2000, 1, 8, 8), f"expected shape (2000, 1, 8, 8), got {tuple(a.shape)}"
+assert abs(a.mean().item()) < 0.01 and abs(a.std().item() - 0.1) < 0.005, "starts should be N(0, 0.1^2)"
+assert torch.equal(a, gaussian_init(2000, (1, 8, 8), 0.1, torch.Generator().manual_seed(0))), \
+    "the same generator seed should give the same starts"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_gaussian_init(gaussian_init)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 3: the SGLD update (3 points)
+#
+# One step of the update above for an `energy_fn` returning $E(x)$, shape (B,). Differentiate
+# with respect to `x` only (`torch.autograd.grad`), inside `torch.enable_grad()` (Lightning runs
+# validation under `no_grad`); clip each gradient entry to `[-grad_clip, grad_clip]` when
+# `grad_clip` is given; clamp to `clamp = (low, high)` when given; return a detached tensor and
+# leave `x` unchanged.
+
+# %% solution id=sgld_step
+def sgld_step(energy_fn, x: torch.Tensor, step_size: float, noise_std: float,
+              grad_clip: float | None = None, clamp: tuple | None = None) -> torch.Tensor:
+    """x - step_size * clip(dE/dx) + noise_std * eps, clamped; (B, ...) -> (B, ...), detached."""
+    ### BEGIN SOLUTION
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
+    if grad_clip is not None:
+        grad = grad.clamp(-grad_clip, grad_clip)
+    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
+    if clamp is not None:
+        x_new = x_new.clamp(*clamp)
+    return x_new
+    ### END SOLUTION
+
+# %% tests id=sgld_step_tests points=3
+"""A noise-free step on a quadratic energy moves toward its minimum by step_size * gradient."""
+quadratic = lambda z: 0.5 * z.flatten(1).pow(2).sum(1)  # E(x) = |x|^2 / 2, gradient x
+x = torch.full((2, 1, 4, 4), 0.8)
+with torch.no_grad():
+    x_new = sgld_step(quadratic, x, 0.25, 0.0)
+assert torch.allclose(x_new, torch.full_like(x, 0.6)), "x - 0.25 * x should be 0.6 everywhere"
+assert not x_new.requires_grad, "return a detached tensor"
+assert torch.equal(x, torch.full((2, 1, 4, 4), 0.8)), "do not modify x in place"
+assert torch.allclose(sgld_step(quadratic, x, 5.0, 0.0, None, (-1.0, 1.0)), torch.full_like(x, -1.0)), "clamp"
+assert torch.allclose(sgld_step(quadratic, x, 1.0, 0.0, 0.1), torch.full_like(x, 0.7)), "grad_clip"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_sgld_step(sgld_step)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# The package's `MCMCSampler` keeps the buffer (at most `buffer_size` samples; a share
+# `reinit_prob` of chains restarts from noise). We plug your two pieces into it:
+
+# %%
+class GlyphSampler(MCMCSampler):
+    """MCMCSampler whose fresh chains come from your gaussian_init."""
+
+    def init_noise(self, n: int) -> torch.Tensor:
+        return gaussian_init(n, self.sample_shape, self.init_std, self.generator).to(self.buffer.device)
+
+
+sampler = make_sampler(CFG, step_fn=sgld_step, sampler_cls=GlyphSampler)
+print(f"buffer of at most {sampler.buffer_size} samples, {sampler.n_steps} SGLD steps per "
+      f"iteration, step {sampler.step_size}, noise {sampler.noise_std}, init N(0, {sampler.init_std}^2)")
+
+# %% [markdown]
+# ## 4. The JEM objective
+#
+# JEM maximises $\log p_\theta(x, y) = \log p_\theta(x) + \log p_\theta(y \mid x)$.
+#
+# * **`pyx_step`**: $-\log p_\theta(y \mid x)$ is the cross-entropy of the logits; also return the
+#   batch accuracy.
+# * **`px_step`**: $-\log p_\theta(x)$ has the contrastive-divergence gradient of assignment 3.
+#   Draw $B$ samples `x_model = sampler.sample(net, B)`, compute $E(x) = -$`net(x)` for data and
+#   samples and return
+#   `loss = mean E(x_data) - mean E(x_model) + alpha * (mean E(x_data)^2 + mean E(x_model)^2)`,
+#   with the two energy tensors.
+# * **`jem_step`**, the training step: `px_weight * loss_px + pyx_weight * loss_pyx`, calling the
+#   two functions it is given; with `px_weight == 0` it skips `px_step` entirely (no SGLD: the
+#   cheap classifier-only phase of the quick profile) and reports `loss_px = 0`.
+
+# %% solution id=pyx_step
+def pyx_step(net, x: torch.Tensor, y: torch.Tensor):
+    """(loss, acc): mean cross-entropy of net.get_logits(x) against y (B,), and the accuracy."""
+    ### BEGIN SOLUTION
+    logits = net.get_logits(x)
+    loss = F.cross_entropy(logits, y)
+    acc = (logits.argmax(dim=1) == y).float().mean().detach()
+    return loss, acc
+    ### END SOLUTION
+
+# %% tests id=pyx_step_tests points=2
+"""Cross-entropy and accuracy on a net with known logits."""
+class FixedLogits(torch.nn.Module):
+    def get_logits(self, x):
+        return torch.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+loss, acc = pyx_step(FixedLogits(), torch.zeros(2, 1, 4, 4), torch.tensor([0, 0]))
+want = 0.5 * (F.cross_entropy(torch.tensor([[2.0, 0.0]]), torch.tensor([0])) + F.cross_entropy(torch.tensor([[0.0, 2.0]]), torch.tensor([0])))
+assert torch.allclose(loss, want, atol=1e-6), f"expected the mean cross-entropy {want.item():.4f}, got {float(loss):.4f}"
+assert abs(float(acc) - 0.5) < 1e-6, "one of the two predictions is right: acc should be 0.5"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_pyx_step(pyx_step)
+### END HIDDEN TESTS
+
+# %% solution id=px_step
+def px_step(net, sampler, x_data: torch.Tensor, alpha: float):
+    """(loss, energy_data, energy_model): contrastive divergence on E = -net(x) + alpha * L2."""
+    ### BEGIN SOLUTION
+    x_model = sampler.sample(net, x_data.shape[0])
+    energy_data, energy_model = -net(x_data), -net(x_model)
+    cd = energy_data.mean() - energy_model.mean()
+    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
+    return cd + alpha * reg, energy_data, energy_model
+    ### END SOLUTION
+
+# %% tests id=px_step_tests points=4
+"""px_step draws one batch from the sampler and combines the energies as specified."""
+torch.manual_seed(0)
+tiny = CNNEnergy(1, 12, 8, 3)
+tiny_sampler = MCMCSampler((1, 12, 12), 16, 0.05, 2, 1.0, 0.01, None, init="gaussian")
+x_data = torch.rand(4, 1, 12, 12) * 2 - 1
+loss, energy_data, energy_model = px_step(tiny, tiny_sampler, x_data, 0.1)
+assert energy_data.shape == (4,) and energy_model.shape == (4,), "energies should have shape (B,)"
+assert tiny_sampler.n_filled == 4, "px_step should draw B samples from the sampler, once"
+assert torch.allclose(energy_data, -tiny(x_data), atol=1e-5), "energy_data = -net(x_data)"
+want = energy_data.mean() - energy_model.mean() + 0.1 * (energy_data.pow(2).mean() + energy_model.pow(2).mean())
+assert torch.allclose(loss, want, atol=1e-5), "loss = cd + alpha * reg"
+loss.backward()
+assert all(p.grad is not None for p in tiny.parameters()), "the loss must reach the parameters"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_px_step(px_step)
+### END HIDDEN TESTS
+
+# %% solution id=jem_step
+def jem_step(net, sampler, x, y, alpha: float, px_weight: float = 1.0, pyx_weight: float = 1.0,
+             px_step_fn=px_step, pyx_step_fn=pyx_step):
+    """(loss, loss_px, loss_pyx, acc) with loss = px_weight * loss_px + pyx_weight * loss_pyx."""
+    ### BEGIN SOLUTION
+    loss_pyx, acc = pyx_step_fn(net, x, y)
+    if px_weight > 0:
+        loss_px = px_step_fn(net, sampler, x, alpha)[0]
+    else:
+        loss_px = torch.zeros((), device=x.device)
+    return px_weight * loss_px + pyx_weight * loss_pyx, loss_px, loss_pyx, acc
+    ### END SOLUTION
+
+# %% tests id=jem_step_tests points=3
+"""The weighted sum of the two parts, and no SGLD when px_weight is 0."""
+fake_px = lambda net, sampler, x, alpha: (torch.tensor(2.0), None, None)
+fake_pyx = lambda net, x, y: (torch.tensor(3.0), torch.tensor(1.0))
+loss, loss_px, loss_pyx, acc = jem_step(None, None, torch.zeros(2, 1, 4, 4), torch.zeros(2), 0.1, 0.5, 2.0, fake_px, fake_pyx)
+assert abs(float(loss) - 7.0) < 1e-6, f"0.5 * 2 + 2.0 * 3 = 7, got {float(loss)}"
+def must_not_run(*args):
+    raise AssertionError("px_step must not run when px_weight is 0")
+loss, loss_px, _, _ = jem_step(None, None, torch.zeros(2, 1, 4, 4), torch.zeros(2), 0.1, 0.0, 1.0, must_not_run, fake_pyx)
+assert abs(float(loss) - 3.0) < 1e-6 and abs(float(loss_px)) < 1e-6
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import glyph_jem as grading_jem
+grading_jem.check_jem_step(jem_step)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Train it
+#
+# `JEM` (in the package) is a thin Lightning module around *your* pieces: it adds a little
+# Gaussian noise to each batch (JEM's 0.03), calls your `jem_step` with your `px_step` and
+# `pyx_step`, and logs the validation accuracy. In the quick profile the first steps train the
+# classifier alone (`px_start_step`); then $\log p(x)$ joins with a few SGLD steps per iteration.
+
+# %%
+print(CFG)
+model = JEM(CFG, net=make_net(CFG, GlyphCNN), sampler=sampler, px_step_fn=px_step,
+            pyx_step_fn=pyx_step, step_fn=jem_step)
+fit_jem(CFG, glyphs, model, enable_progress_bar=PROFILE != "grade")
+net = model.net.to(DEVICE).eval()
+test_set = glyphs.dataset("test")
+test_acc = accuracy(net, test_set)
+x_test = test_set.tensors[0]
+x_noise = glyph_data.ood_uniform_noise(len(x_test))
+score_test, score_noise = predict_logits(net, x_test).logsumexp(1), predict_logits(net, x_noise).logsumexp(1)
+auroc_noise = roc_auc_score([1] * len(x_test) + [0] * len(x_noise), torch.cat([score_test, score_noise]).numpy())
+print(f"test accuracy {test_acc:.4f}; AUROC of -E(x), test glyphs (1) vs uniform noise (0): {auroc_noise:.4f}")
+if PROFILE != "grade":  # notebook 5 reuses this model
+    print("saved", save_net(net, CFG, checkpoint_path("04_glyph_jem", PROFILE)))
+
+# %% [markdown]
+# ## 6. Generating glyphs
+#
+# Fresh chains from $\mathcal{N}(0, 0.01)$, run for $K$ SGLD steps, much longer than in
+# training. First a few chains over the steps, then a grid of final samples, then
+# class-conditional samples: the same SGLD on $E(x, y) = -f(x)[y]$ for a fixed class per row.
+# (After a few CPU minutes expect blurry, ink-on-paper blobs with letter-like strokes; the
+# `full` profile gives recognisable glyphs.)
+
+# %%
+K = {"full": 512, "quick": 256, "grade": 8}[PROFILE]
+keep = sorted({0, 16, 32, 64, 128, 256, K} & set(range(K + 1)))
+x_gen, kept = generate(net, 8, K, step_size=CFG.step_size, noise_std=CFG.noise_std,
+                       init_std=CFG.init_std, keep_steps=keep, seed=CFG.seed, step_fn=sgld_step)
+plotting.show_chain(kept, title=f"Fresh chains over {K} SGLD steps", save=figure_path("04_glyph_jem_chain.png"))
+plt.show()
+n_grid = {"grade": 8}.get(PROFILE, 48)
+x_grid = generate(net, n_grid, K, seed=CFG.seed + 1, step_size=CFG.step_size, noise_std=CFG.noise_std)
+plotting.show_images(x_grid, nrow=12, title=f"{n_grid} samples after K={K} steps",
+                     save=figure_path("04_glyph_jem_samples.png"))
+plt.show()
+show_classes = [glyphs.classes.index(c) for c in "aegstABGRQ" if c in glyphs.classes][:{"grade": 2}.get(PROFILE, 10)]
+n_per = {"grade": 2}.get(PROFILE, 8)
+y_cond = torch.tensor(show_classes).repeat_interleave(n_per)
+x_cond = generate(net, len(y_cond), K, y=y_cond, seed=CFG.seed + 2, step_size=CFG.step_size,
+                  noise_std=CFG.noise_std)
+p_cond = predict_logits(net, x_cond).softmax(1)[torch.arange(len(y_cond)), y_cond]
+plotting.show_images(x_cond, nrow=n_per, title="Class-conditional samples, one class per row: "
+                     + " ".join(glyphs.classes[k] for k in show_classes),
+                     save=figure_path("04_glyph_jem_conditional.png"))
+plt.show()
+print(f"mean p(y | x) of the class-conditional samples under the model: {p_cond.mean():.3f}")
+
+# %% [markdown]
+# ### Question 2 (2 points)
+#
+# The quick profile first trains the network as a plain classifier and only then adds
+# $\log p(x)$. Name one reason this helps on a CPU budget, and one thing it costs (what does the
+# network learn, or not learn, in the classifier-only phase?).
+
+# %% [markdown] written id=q_warm_start points=2
+# It helps because a classifier step is ~an order of magnitude cheaper than a JEM step (no SGLD
+# chain), so within a fixed budget the network first learns useful features and a good
+# classifier, and the short JEM phase only has to shape the logsumexp direction; starting from
+# a trained classifier is also more stable than starting JEM from scratch. The cost: during the
+# classifier phase nothing constrains the overall logit scale, so $-E(x)$ is arbitrary (noise
+# or OOD inputs can receive high $-E$); the short JEM phase with few SGLD steps then only fixes
+# the regions the short chains reach, so samples stay poor and the density is only coarse.
+
+# %% [markdown]
+# ### Question 3 (2 points)
+#
+# JEM is known to diverge: the energies run off and the accuracy collapses. Give two signs in
+# the logged values that it is happening, and two remedies.
+
+# %% [markdown] written id=q_divergence_jem points=2
+# Signs: `loss_px` becomes very large in magnitude or oscillates wildly; the energies of data
+# and samples drift far from 0 (the L2 term explodes); the buffer fills with saturated images
+# (all black/white); training accuracy drops suddenly and `loss_pyx` rises. Remedies (users of
+# the JEM code confirm these): restart from the last good checkpoint with a new seed; lower the
+# learning rate; more SGLD steps (better samples); an L2 energy penalty of about 0.1; more
+# restarts from noise, or warm-starting from a trained classifier.
+
+# %%
+results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
+           "test_accuracy": round(test_acc, 4), "auroc_noise_energy": round(auroc_noise, 4),
+           "n_train": len(glyphs.split["train"]), "generation_steps": K,
+           "conditional_p_y_given_x": round(float(p_cond.mean()), 4)}
+print(results)
+if PROFILE != "grade":
+    print("wrote", write_results("04_glyph_jem", results))

@@ -1,0 +1,330 @@
+# %% [markdown]
+# # Assignment 5: out-of-distribution detection with energies
+#
+# A deployed glyph classifier will meet things it was never trained on: digits and punctuation
+# from the same books, letters from a modern font, handwriting, scanner noise. It still returns
+# one of its 42 classes, often with high confidence. Here you score inputs by how
+# *in-distribution* they look, and compare JEM from assignment 4 with a plain classifier of the
+# same architecture and training budget.
+#
+# **What you write** (autograded): three score functions, the AUROC / AUPR / FPR@95%TPR
+# evaluation with the right label orientation, and a detection threshold. **What you answer**
+# (graded by hand): two questions about the results.
+#
+# **Run profiles**: as in assignment 4 (`quick`, `full`, `grade`). This notebook loads the JEM
+# that assignment 4 saved under the data root, or trains one now if there is none.
+
+# %%
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import Markdown, display
+from sklearn import metrics as skm
+
+from ebm_course import config, glyphs as glyph_data, ood, plotting
+from ebm_course.data import mnist_loaders, dataset_available
+from ebm_course.jem import classifier_config, jem_config, load_or_train
+from ebm_course.results import figure_path, write_results
+
+PROFILE = config.get_profile()
+CFG = jem_config(PROFILE)
+DEVICE = config.get_device()
+glyphs = glyph_data.glyphs_for_profile(PROFILE)
+print(config.run_banner(glyphs.source))
+config.seed_everything(CFG.seed)
+
+# %% [markdown]
+# ## 1. In-distribution and out-of-distribution sets
+#
+# In-distribution (ID): the glyph test split. Out-of-distribution (OOD):
+#
+# * **unseen classes**: digits and `& ? ! %` printed by the same synthetic press, same faces and
+#   defects (near-OOD: only the symbol is new);
+# * **sans-serif**: the same 42 letters in a modern sans-serif face, cleanly printed (a shift
+#   of source: same classes, other printing);
+# * **MNIST**: handwritten digits resized to 56x56 and inverted to dark ink (when MNIST is under
+#   the data root);
+# * **uniform noise**.
+
+# %%
+n_ood = {"grade": 200}.get(PROFILE, 1000)
+x_id = glyphs.dataset("test").tensors[0]
+x_val = glyphs.dataset("val").tensors[0]
+ood_sets = {"unseen classes": glyph_data.ood_unseen_classes(n_ood, progress=False),
+            "sans-serif": glyph_data.ood_sans_serif(n_ood, progress=False)}
+x_mnist = glyph_data.ood_mnist(n_ood)
+if x_mnist is not None:
+    ood_sets["MNIST"] = x_mnist
+else:
+    print("MNIST not found under the data root: the MNIST OOD set is left out")
+ood_sets["uniform noise"] = glyph_data.ood_uniform_noise(n_ood)
+fig, axes = plt.subplots(len(ood_sets) + 1, 1, figsize=(12, 1.3 * (len(ood_sets) + 1)))
+for ax, (name, x) in zip(axes, {"ID: glyph test set": x_id, **ood_sets}.items()):
+    plotting.show_images(x[:14], nrow=14, title=name, ax=ax)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## 2. Two models
+#
+# The JEM of assignment 4 and a plain classifier: same `CNNEnergy`, same steps, same data, but
+# `px_weight = 0` (cross-entropy only).
+
+# %%
+train_now = PROFILE != "grade"  # the autograder trains tiny models and saves nothing
+jem_net, how = load_or_train("04_glyph_jem", CFG, PROFILE, glyphs, enable_progress_bar=train_now, save=train_now)
+print(how)
+clf_net, how = load_or_train("05_classifier", classifier_config(CFG), PROFILE, glyphs,
+                             enable_progress_bar=train_now, save=train_now)
+print(how)
+nets = {"JEM": jem_net.to(DEVICE), "classifier": clf_net.to(DEVICE)}
+
+# %% [markdown]
+# ## 3. Scores: higher means more in-distribution
+#
+# Every score in this notebook is oriented the same way: **higher = more in-distribution**.
+#
+# ### Exercise 1: three scores (2 + 2 + 3 points)
+#
+# * `energy_score`: $-E(x) = \operatorname{logsumexp}_y f(x)[y]$, JEM's unnormalised $\log p(x)$;
+# * `max_softmax_score`: $\max_y \operatorname{softmax}(f(x))_y$, the classic classifier baseline;
+# * `grad_norm_score`: $-\lVert \nabla_x E(x) \rVert_2$ per image: data sit near minima of a
+#   well-trained energy, where the slope is small. Use `torch.autograd.grad` with respect to
+#   `x` inside `torch.enable_grad()` (callers may be under `no_grad`), and touch no parameter
+#   gradients.
+#
+# Each takes a network with `get_logits` and images (B, 1, 56, 56) and returns (B,).
+
+# %% solution id=energy_score
+def energy_score(net, x: torch.Tensor) -> torch.Tensor:
+    """-E(x) = logsumexp of the logits, (B,), detached."""
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        return net.get_logits(x).logsumexp(dim=1)
+    ### END SOLUTION
+
+# %% tests id=energy_score_tests points=2
+"""energy_score is the logsumexp of the logits."""
+torch.manual_seed(0)
+x = torch.rand(5, 1, 56, 56) * 2 - 1
+got = energy_score(clf_net.cpu(), x)
+assert got.shape == (5,), f"expected shape (5,), got {tuple(got.shape)}"
+assert torch.allclose(got, torch.logsumexp(clf_net.get_logits(x), 1), atol=1e-4)
+clf_net.to(DEVICE)
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import ood as grading_ood
+grading_ood.check_energy_score(energy_score)
+### END HIDDEN TESTS
+
+# %% solution id=max_softmax_score
+def max_softmax_score(net, x: torch.Tensor) -> torch.Tensor:
+    """The largest softmax probability of the logits, (B,), detached."""
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        return net.get_logits(x).softmax(dim=1).max(dim=1).values
+    ### END SOLUTION
+
+# %% tests id=max_softmax_score_tests points=2
+"""max_softmax_score lies in (0, 1] and is the largest class probability."""
+got = max_softmax_score(clf_net.cpu(), x)
+assert got.shape == (5,) and (got > 0).all() and (got <= 1).all(), "probabilities, shape (B,)"
+assert torch.allclose(got, clf_net.get_logits(x).softmax(1).max(1).values, atol=1e-5)
+clf_net.to(DEVICE)
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import ood as grading_ood
+grading_ood.check_max_softmax_score(max_softmax_score)
+### END HIDDEN TESTS
+
+# %% solution id=grad_norm_score
+def grad_norm_score(net, x: torch.Tensor) -> torch.Tensor:
+    """-|| dE(x)/dx ||_2 per image with E(x) = -logsumexp f(x); (B,), detached."""
+    ### BEGIN SOLUTION
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        energy = -net.get_logits(x).logsumexp(dim=1)
+        (grad,) = torch.autograd.grad(energy.sum(), x)
+    return -grad.flatten(1).norm(dim=1).detach()
+    ### END SOLUTION
+
+# %% tests id=grad_norm_score_tests points=3
+"""grad_norm_score on an energy with a known gradient, and under no_grad."""
+class Quadratic(torch.nn.Module):  # logits (-|x|^2 / 2, -inf): E(x) = |x|^2 / 2, dE/dx = x
+    def get_logits(self, x):
+        e = 0.5 * x.flatten(1).pow(2).sum(1)
+        return torch.stack([-e, torch.full_like(e, -1e4)], 1)
+xq = torch.ones(3, 1, 2, 2) * torch.tensor([1.0, 2.0, 0.0]).view(3, 1, 1, 1)
+with torch.no_grad():
+    got = grad_norm_score(Quadratic(), xq)
+assert torch.allclose(got, torch.tensor([-2.0, -4.0, 0.0]), atol=1e-4), f"expected -|x| = [-2, -4, 0], got {got}"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import ood as grading_ood
+grading_ood.check_grad_norm_score(grad_norm_score)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Metrics
+#
+# ### Exercise 2: AUROC, AUPR and FPR@95%TPR (3 points)
+#
+# Label the **ID set 1** and the OOD set 0, concatenate the raw scores, and use
+# `sklearn.metrics`: `roc_auc_score` (probability that a random ID input scores above a random
+# OOD input), `average_precision_score` (AUPR with ID as the positive class) and the FPR at the
+# threshold that keeps 95% of ID inputs: the share of OOD inputs with a score at least that
+# threshold (use your `threshold_at_tpr` from Exercise 3, or `roc_curve`). Do **not** pass
+# scores through a sigmoid, and do not use `torchmetrics`' binary AUROC: it squashes scores
+# outside [0, 1] with a sigmoid, which can collapse the AUROC to about 0.5.
+#
+# ### Exercise 3: a threshold (2 points)
+#
+# A deployed detector needs a threshold $t$: accept an input as in-distribution when
+# `score >= t`. `threshold_at_tpr(scores_id, tpr)` returns the largest $t$ that still accepts
+# at least a share `tpr` of the ID scores (the `ceil(tpr * N)`-th largest score).
+
+# %% solution id=threshold_at_tpr
+def threshold_at_tpr(scores_id, tpr: float = 0.95) -> float:
+    """Largest t with mean(scores_id >= t) >= tpr."""
+    ### BEGIN SOLUTION
+    ranked = np.sort(np.asarray(scores_id, float))[::-1]
+    k = int(np.ceil(tpr * len(ranked)))
+    return float(ranked[max(k, 1) - 1])
+    ### END SOLUTION
+
+# %% tests id=threshold_at_tpr_tests points=2
+"""On 0..99 the threshold keeping 95% is 5."""
+t = threshold_at_tpr(np.arange(100.0), 0.95)
+assert np.mean(np.arange(100.0) >= t) == 0.95, f"the threshold should accept 95 of 100 scores, got t={t}"
+assert threshold_at_tpr(np.arange(100.0), 1.0) == 0.0
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import ood as grading_ood
+grading_ood.check_threshold_at_tpr(threshold_at_tpr)
+### END HIDDEN TESTS
+
+# %% solution id=ood_metrics
+def ood_metrics(scores_id, scores_ood) -> dict:
+    """{"auroc", "aupr", "fpr95"} with ID labelled 1; higher score = more in-distribution."""
+    ### BEGIN SOLUTION
+    scores_id, scores_ood = np.asarray(scores_id, float), np.asarray(scores_ood, float)
+    labels = np.r_[np.ones(len(scores_id)), np.zeros(len(scores_ood))]
+    scores = np.r_[scores_id, scores_ood]
+    fpr95 = float(np.mean(scores_ood >= threshold_at_tpr(scores_id, 0.95)))
+    return {"auroc": float(skm.roc_auc_score(labels, scores)),
+            "aupr": float(skm.average_precision_score(labels, scores)), "fpr95": fpr95}
+    ### END SOLUTION
+
+# %% tests id=ood_metrics_tests points=3
+"""A perfect score gives AUROC 1 and FPR95 0; swapping the sets gives AUROC 0."""
+perfect = ood_metrics([5.0, 6.0, 7.0, 8.0], [1.0, 2.0])
+assert abs(perfect["auroc"] - 1.0) < 1e-9 and abs(perfect["aupr"] - 1.0) < 1e-9, f"expected 1.0, got {perfect}"
+assert abs(perfect["fpr95"]) < 1e-9
+swapped = ood_metrics([1.0, 2.0], [5.0, 6.0, 7.0, 8.0])
+assert abs(swapped["auroc"]) < 1e-9, "ID below OOD everywhere: AUROC 0 (is ID labelled 1?)"
+assert abs(ood_metrics([100.0, 200.0], [-50.0])["auroc"] - 1.0) < 1e-9, "raw scores, no sigmoid"
+### BEGIN HIDDEN TESTS
+from ebm_course.grading import ood as grading_ood
+grading_ood.check_ood_metrics(ood_metrics)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 5. Results
+#
+# Score histograms of the ID test set against every OOD set, for both models and all three
+# scores, then the comparison table.
+
+# %%
+score_fns = {"energy": energy_score, "max-softmax": max_softmax_score, "grad-norm": grad_norm_score}
+rows = ood.evaluate(nets, x_id, ood_sets, score_fns, metrics_fn=ood_metrics)
+fig, axes = plt.subplots(len(nets), len(score_fns), figsize=(5 * len(score_fns), 3.2 * len(nets)))
+for i, model_name in enumerate(nets):
+    for j, score_name in enumerate(score_fns):
+        mine = [r for r in rows if r["model"] == model_name and r["score"] == score_name]
+        ood.score_density_plot({"ID test": mine[0]["_id"], **{r["ood"]: r["_ood"] for r in mine}},
+                               xlabel=score_name, title=f"{model_name}: {score_name}", ax=axes[i, j])
+plt.tight_layout()
+if figure_path("05_ood_histograms.png"):
+    fig.savefig(figure_path("05_ood_histograms.png"), bbox_inches="tight", dpi=100)
+plt.show()
+display(Markdown(ood.markdown_table(rows)))
+
+# %% [markdown]
+# ### Choosing a threshold in practice
+#
+# The threshold is chosen on **validation** ID data (never on the test set, and never on OOD
+# data, which we do not have at deployment), at 95% TPR, then applied to the test set and to
+# each OOD set.
+
+# %%
+best = {}
+for model_name, net in nets.items():
+    t = threshold_at_tpr(ood.batched_scores(energy_score, net, x_val), 0.95)
+    kept_id = np.mean(ood.batched_scores(energy_score, net, x_id) >= t)
+    flagged = {name: float(np.mean(ood.batched_scores(energy_score, net, x) < t)) for name, x in ood_sets.items()}
+    print(f"{model_name}: energy threshold {t:.2f} keeps {kept_id:.1%} of ID test glyphs; "
+          "flags as OOD: " + ", ".join(f"{k} {v:.1%}" for k, v in flagged.items()))
+
+# %% [markdown]
+# ### Question 1 (2 points)
+#
+# Compare the energy score of JEM with the max-softmax score of the plain classifier in the
+# table. On which OOD sets does JEM's energy help, and on which does it not? Suggest why the
+# cleanly printed sans-serif letters can score *higher* than real glyphs under a density model.
+
+# %% [markdown] written id=q_compare points=2
+# (Numbers vary with the profile.) JEM's energy separates noise almost perfectly and helps
+# most where the input is far from any glyph (noise, handwritten MNIST); the classifier's
+# max-softmax is confidently wrong on many of them, since nothing in its training constrains
+# the logit scale off the data. Near-OOD symbols from the same press are hard for both: they
+# share the paper, ink and stroke statistics that dominate the density. Clean sans-serif
+# letters can score higher because a likelihood-like score rewards simple, low-variance
+# images: white paper without texture and crisp strokes are "easy" for the model (the known
+# failure of density models that rank simpler images as more likely, e.g. SVHN under a CIFAR
+# model); the score measures typicality of pixels, not the semantic source.
+
+# %% [markdown]
+# ### Question 2 (2 points)
+#
+# Why is the threshold set on validation ID data at a fixed TPR rather than by maximising
+# accuracy on a labelled mix of ID and OOD test data? What does an FPR95 of 0.30 mean for a
+# librarian running the detector on a million glyphs from unknown sources?
+
+# %% [markdown] written id=q_threshold points=2
+# At deployment OOD inputs are, by definition, unknown: any threshold tuned on a particular
+# OOD set overfits to it and gives optimistic numbers, and tuning on the test set leaks it.
+# Fixing the TPR on held-out ID data only needs data we have, and fixes the cost we can
+# control: 5% of genuine glyphs get flagged. An FPR95 of 0.30 means that while 95% of genuine
+# glyphs pass, 30% of out-of-distribution inputs also pass as glyphs: of a million inputs,
+# 50,000 real glyphs would be flagged for review and 3 in 10 foreign inputs would slip through
+# and be silently classified as letters.
+
+# %% [markdown]
+# ## 6. The same tools on MNIST
+#
+# The score functions do not care about the domain. A small MNIST classifier, scored against
+# FashionMNIST and KMNIST when their files are under the data root, else against sets the
+# course can always make (the output says which).
+
+# %%
+if dataset_available("MNIST") and PROFILE != "grade":
+    import dataclasses
+
+    mnist_cfg = dataclasses.replace(classifier_config(CFG), image_size=28, n_classes=10, max_steps=150,
+                                    n_train=150 * CFG.batch_size)
+    from ebm_course.jem import fit_jem
+
+    loaders = mnist_loaders(mnist_cfg.batch_size, mnist_cfg.n_train, 1000, mnist_cfg.seed)
+    mnist_net = fit_jem(mnist_cfg, loaders, enable_progress_bar=False).net.eval()
+    x_mnist_id = torch.cat([x for x, _ in loaders[1]])
+    mnist_rows = ood.evaluate({"MNIST classifier": mnist_net}, x_mnist_id, ood.mnist_ood_sets(1000),
+                              {"energy": energy_score, "max-softmax": max_softmax_score}, ood_metrics)
+    display(Markdown(ood.markdown_table(mnist_rows)))
+else:
+    mnist_rows = []
+    print("skipped (grade profile, or MNIST not under the data root)")
+
+# %%
+results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
+           "glyph_ood": ood.results_dict(rows), "mnist_ood": ood.results_dict(mnist_rows)}
+print(json.dumps(results["glyph_ood"]["JEM"]["energy"], indent=1))
+if PROFILE != "grade":
+    print("wrote", write_results("05_ood_detection", results))

@@ -1,0 +1,228 @@
+"""Out-of-distribution detection with a classifier's logits: scores, metrics, a table.
+
+Orientation, once for the whole course: every score is **higher = more in-distribution**, and
+every metric labels the in-distribution (ID) set **1** and the OOD set 0. The metrics go through
+``sklearn.metrics`` on raw scores. (torchmetrics' binary AUROC treats scores outside [0, 1] as
+logits and squashes them with a sigmoid, which can collapse the AUROC to about 0.5.)
+
+Scores, for a network with ``get_logits`` (sign convention in :mod:`ebm_course.models`):
+
+* energy: ``-E(x) = logsumexp_y f(x)[y]`` (JEM's unnormalised log q(x));
+* max-softmax: ``max_y softmax(f(x))[y]`` (the classifier baseline, Hendrycks & Gimpel 2017);
+* input-gradient norm: ``-|| dE(x)/dx ||_2`` (data sit near energy minima, where the slope is small).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from sklearn import metrics as skm
+from torch import nn
+
+ScoreFn = Callable[[nn.Module, torch.Tensor], torch.Tensor]
+
+
+def energy_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``-E(x) = logsumexp_y f(x)[y]``, (B,): higher = more in-distribution.
+
+    Args:
+        net: network with ``get_logits``, (B, C, H, W) -> (B, K).
+        x: images, (B, C, H, W).
+    Returns:
+        scores (B,), detached.
+    """
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        return net.get_logits(x).logsumexp(dim=1)
+    ### END SOLUTION
+
+
+def max_softmax_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``max_y softmax(f(x))[y]``, (B,), in (0, 1]: the classifier's confidence.
+
+    Args, Returns: as in :func:`energy_score`.
+    """
+    ### BEGIN SOLUTION
+    with torch.no_grad():
+        return net.get_logits(x).softmax(dim=1).max(dim=1).values
+    ### END SOLUTION
+
+
+def grad_norm_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``-|| d E(x) / d x ||_2`` per image, (B,), with ``E(x) = -logsumexp f(x)``.
+
+    Works under ``torch.no_grad()`` (enables gradients itself) and touches no parameter
+    gradient.
+
+    Args, Returns: as in :func:`energy_score`.
+    """
+    ### BEGIN SOLUTION
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        energy = -net.get_logits(x).logsumexp(dim=1)               # (B,)
+        (grad,) = torch.autograd.grad(energy.sum(), x)             # (B, C, H, W)
+    return -grad.flatten(1).norm(dim=1).detach()
+    ### END SOLUTION
+
+
+SCORES: dict[str, ScoreFn] = {"energy": energy_score, "max-softmax": max_softmax_score,
+                              "grad-norm": grad_norm_score}
+
+
+def batched_scores(score_fn: ScoreFn, net: nn.Module, x: torch.Tensor,
+                   batch_size: int = 256) -> np.ndarray:
+    """``score_fn`` over a tensor of images in batches, eval mode, on the net's device: (N,)."""
+    device = next(net.parameters()).device
+    was_training = net.training
+    net.eval()
+    out = [score_fn(net, x[i:i + batch_size].to(device)).detach().float().cpu()
+           for i in range(0, len(x), batch_size)]
+    net.train(was_training)
+    return torch.cat(out).numpy()
+
+
+def ood_metrics(scores_id: Sequence[float], scores_ood: Sequence[float]) -> dict[str, float]:
+    """AUROC, AUPR (ID as the positive class) and FPR at 95% TPR, ID labelled 1.
+
+    Args:
+        scores_id: scores of in-distribution inputs, (N,); higher = more in-distribution.
+        scores_ood: scores of OOD inputs, (M,).
+    Returns:
+        ``{"auroc": .., "aupr": .., "fpr95": ..}``: 1.0 / 1.0 / 0.0 is a perfect detector.
+    """
+    ### BEGIN SOLUTION
+    scores_id, scores_ood = np.asarray(scores_id, float), np.asarray(scores_ood, float)
+    labels = np.r_[np.ones(len(scores_id)), np.zeros(len(scores_ood))]
+    scores = np.r_[scores_id, scores_ood]
+    return {"auroc": float(skm.roc_auc_score(labels, scores)),
+            "aupr": float(skm.average_precision_score(labels, scores)),
+            "fpr95": fpr_at_tpr(scores_id, scores_ood, 0.95)}
+    ### END SOLUTION
+
+
+def threshold_at_tpr(scores_id: Sequence[float], tpr: float = 0.95) -> float:
+    """The largest threshold that keeps a share ``tpr`` of ID inputs (accept: score >= threshold).
+
+    Args:
+        scores_id: in-distribution scores, (N,).
+        tpr: share of ID inputs to accept, e.g. 0.95.
+    Returns:
+        the threshold: the ``ceil(tpr * N)``-th largest ID score.
+    """
+    ### BEGIN SOLUTION
+    ranked = np.sort(np.asarray(scores_id, float))[::-1]
+    k = int(np.ceil(tpr * len(ranked)))
+    return float(ranked[max(k, 1) - 1])
+    ### END SOLUTION
+
+
+def fpr_at_tpr(scores_id: Sequence[float], scores_ood: Sequence[float],
+               tpr: float = 0.95) -> float:
+    """Share of OOD inputs accepted (score >= threshold) at the threshold keeping ``tpr`` of ID."""
+    threshold = threshold_at_tpr(scores_id, tpr)
+    return float(np.mean(np.asarray(scores_ood, float) >= threshold))
+
+
+def score_density_plot(scores: Mapping[str, Sequence[float]], xlabel: str = "score",
+                       title: str = "", ax=None, save=None):
+    """Overlaid score densities (seaborn histogram + KDE) for ID and OOD sets. Returns the axes."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 3.2))
+    for name, values in scores.items():
+        values = np.asarray(values, float)
+        kde = bool(np.ptp(values) > 1e-8)  # a KDE of a constant is undefined
+        sns.histplot(values, ax=ax, label=name, stat="density", element="step", bins=40,
+                     kde=kde, alpha=0.25)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    if save is not None:
+        ax.figure.savefig(save, bbox_inches="tight", dpi=120)
+    return ax
+
+
+def evaluate(nets: Mapping[str, nn.Module], x_id: torch.Tensor,
+             ood_sets: Mapping[str, torch.Tensor], score_fns: Mapping[str, ScoreFn] = None,
+             metrics_fn: Callable = ood_metrics) -> list[dict]:
+    """Every (model, score, OOD set) triple: one row with auroc / aupr / fpr95.
+
+    Returns:
+        rows ``{"model", "score", "ood", "auroc", "aupr", "fpr95"}``; each row also carries the raw
+        scores under ``"_id"`` / ``"_ood"`` for plots (dropped by :func:`markdown_table`).
+    """
+    score_fns = score_fns if score_fns is not None else SCORES
+    rows = []
+    for model_name, net in nets.items():
+        for score_name, fn in score_fns.items():
+            s_id = batched_scores(fn, net, x_id)
+            for ood_name, x_ood in ood_sets.items():
+                s_ood = batched_scores(fn, net, x_ood)
+                rows.append({"model": model_name, "score": score_name, "ood": ood_name,
+                             **metrics_fn(s_id, s_ood), "_id": s_id, "_ood": s_ood})
+    return rows
+
+
+def markdown_table(rows: Sequence[Mapping], columns: Sequence[str] = (
+        "model", "score", "ood", "auroc", "aupr", "fpr95"), digits: int = 3) -> str:
+    """A GitHub-markdown table of ``rows`` (dicts); floats rounded to ``digits``."""
+    def fmt(v):
+        return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(fmt(r[c]) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def results_dict(rows: Sequence[Mapping]) -> dict:
+    """``{model: {score: {ood: {auroc, aupr, fpr95}}}}`` for results JSON files."""
+    out: dict = {}
+    for r in rows:
+        out.setdefault(r["model"], {}).setdefault(r["score"], {})[r["ood"]] = {
+            k: round(float(r[k]), 4) for k in ("auroc", "aupr", "fpr95")}
+    return out
+
+
+# ----------------------------------------------------------------------------- MNIST OOD sets
+
+
+def mnist_ood_sets(n: int = 1000, root=None, seed: int = 0,
+                   verbose: bool = True) -> dict[str, torch.Tensor]:
+    """OOD sets for an MNIST model, (n, 1, 28, 28) in [-1, 1] each.
+
+    FashionMNIST and KMNIST test images when their files are under the data root (torchvision
+    layout); otherwise fallbacks the course can always make: scikit-learn's 8x8 digits
+    upscaled (a different hand and resolution), MNIST flipped upside down and mirrored (a
+    transformed MNIST), and uniform noise. Prints which sets it used.
+    """
+    from .data import dataset_available, load_mnist_family
+
+    gen = torch.Generator().manual_seed(seed)
+    sets: dict[str, torch.Tensor] = {}
+    for name in ("FashionMNIST", "KMNIST"):
+        if dataset_available(name, root):
+            x = load_mnist_family(name, train=False, root=root, download=False).tensors[0]
+            sets[name] = x[torch.randperm(len(x), generator=gen)[:n]]
+    notes = [f"{k} (torchvision files)" for k in sets]
+    if not sets:
+        from sklearn.datasets import load_digits
+
+        digits = torch.tensor(load_digits().images, dtype=torch.float32)[:, None] / 16.0
+        digits = torch.nn.functional.interpolate(digits, size=20, mode="bilinear",
+                                                 align_corners=False)
+        digits = torch.nn.functional.pad(digits, (4, 4, 4, 4)) * 2 - 1  # MNIST-like 20px + border
+        sets["sklearn-digits-8x8"] = digits[torch.randperm(len(digits), generator=gen)[:n]]
+        notes.append("sklearn 8x8 digits upscaled (fallback: FashionMNIST/KMNIST not found)")
+        if dataset_available("MNIST", root):
+            x = load_mnist_family("MNIST", train=False, root=root, download=False).tensors[0]
+            sets["MNIST-flipped"] = x[torch.randperm(len(x), generator=gen)[:n]].flip(2, 3)
+            notes.append("MNIST rotated 180 degrees (fallback)")
+    sets["uniform-noise"] = torch.rand((n, 1, 28, 28), generator=gen) * 2 - 1
+    notes.append("uniform noise")
+    if verbose:
+        print("MNIST OOD sets: " + "; ".join(notes))
+    return sets

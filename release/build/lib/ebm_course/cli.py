@@ -1,0 +1,54 @@
+"""The ``ebm-course`` command: ``data``, ``glyphs``, ``course``, ``release``, ``notebooks``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ebm-course", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("data", help="check MNIST under the data root and generate the glyph set")
+    glyphs = sub.add_parser("glyphs", help="generate the synthetic glyph set (cached)")
+    glyphs.add_argument("--out", default=None, help="output folder (default: <data>/glyphs)")
+    course = sub.add_parser("course", help="run reference notebooks, build release, results")
+    course.add_argument("assignments", nargs="*", help="default: all")
+    sub.add_parser("release", help="regenerate release/ (instructor)")
+    sub.add_parser("notebooks", help="build course/<a>/<a>.ipynb from course/src (instructor)")
+    args = parser.parse_args(argv)
+
+    if args.command == "data":
+        from .config import data_root
+        from .data import dataset_available
+
+        ok = dataset_available("MNIST")
+        print(f"MNIST under {data_root()}: {'found' if ok else 'MISSING'}")
+        try:
+            from . import glyphs as glyph_module
+        except ImportError:
+            return 0 if ok else 1
+        glyph_module.main([])
+        return 0 if ok else 1
+    if args.command == "glyphs":
+        from . import glyphs as glyph_module
+
+        return glyph_module.main([] if args.out is None else ["--out", args.out]) or 0
+    if args.command == "course":
+        from .course_build import build_course
+
+        return build_course(args.assignments or None)
+    if args.command == "release":
+        from .release import build_release
+
+        build_release()
+        return 0
+    if args.command == "notebooks":
+        from .authoring import main as build_notebooks
+
+        return build_notebooks()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Divergence guard: detect a diverging EBM / JEM run and restart it from the last good state.
+
+EBM training diverges now and then (the JEM issue tracker is full of it). The remedy users
+confirm: go back to the last good checkpoint, re-seed, lower the learning rate. This callback
+does exactly that, automatically, inside one ``trainer.fit``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytorch_lightning as pl
+import torch
+
+
+class DivergenceGuard(pl.Callback):
+    """Snapshot a healthy run every ``every_n_steps``; on divergence restore it and re-seed.
+
+    Divergence is any of: a non-finite loss or energy, ``|energy_data - energy_model|`` above
+    ``max_energy_gap``, or ``|energy|`` above ``max_abs_energy``. On recovery the model,
+    optimiser and sampler buffer are restored, torch is re-seeded with ``seed + n_recoveries``,
+    and every learning rate is multiplied by ``lr_factor``.
+
+    Args:
+        every_n_steps: snapshot interval (in optimiser steps) while healthy.
+        max_energy_gap: largest tolerated gap between mean data and sample energies.
+        max_abs_energy: largest tolerated magnitude of a mean energy.
+        lr_factor: learning-rate multiplier applied at each recovery.
+        max_recoveries: give up (raise) after this many recoveries.
+        seed: base seed for re-seeding.
+    """
+
+    def __init__(self, every_n_steps: int = 50, max_energy_gap: float = 50.0,
+                 max_abs_energy: float = 1e3, lr_factor: float = 0.5, max_recoveries: int = 3,
+                 seed: int = 0) -> None:
+        self.every_n_steps, self.max_energy_gap = every_n_steps, max_energy_gap
+        self.max_abs_energy, self.lr_factor = max_abs_energy, lr_factor
+        self.max_recoveries, self.seed = max_recoveries, seed
+        self.recoveries: list[int] = []  # global steps at which a recovery happened
+        self._snapshot: dict | None = None
+
+    def diverged(self, metrics: dict) -> str | None:
+        """Why the logged ``metrics`` count as divergence, or None if they look healthy."""
+        values = {k: float(v) for k, v in metrics.items()
+                  if k in ("loss", "energy_data", "energy_model")}
+        for key, value in values.items():
+            if not math.isfinite(value):
+                return f"{key} is {value}"
+        if "energy_data" in values and "energy_model" in values:
+            gap = abs(values["energy_data"] - values["energy_model"])
+            if gap > self.max_energy_gap:
+                return f"energy gap {gap:.3g} > {self.max_energy_gap}"
+            worst = max(abs(values["energy_data"]), abs(values["energy_model"]))
+            if worst > self.max_abs_energy:
+                return f"|energy| {worst:.3g} > {self.max_abs_energy}"
+        return None
+
+    def _take_snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        sampler = getattr(pl_module, "sampler", None)
+        self._snapshot = {
+            "model": copy.deepcopy(pl_module.state_dict()),
+            "optimizers": [copy.deepcopy(opt.state_dict()) for opt in trainer.optimizers],
+            "sampler": copy.deepcopy(sampler.state_dict()) if sampler is not None else None,
+        }
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._take_snapshot(trainer, pl_module)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs,
+                           batch, batch_idx: int) -> None:
+        metrics = dict(trainer.callback_metrics)
+        if isinstance(outputs, dict) and "loss" in outputs:
+            metrics["loss"] = outputs["loss"].detach()
+        reason = self.diverged(metrics)
+        if reason is None:
+            if trainer.global_step % self.every_n_steps == 0:
+                self._take_snapshot(trainer, pl_module)
+            return
+        if len(self.recoveries) >= self.max_recoveries:
+            raise RuntimeError(f"training diverged ({reason}) after {len(self.recoveries)} "
+                               f"recoveries at steps {self.recoveries}; giving up")
+        self.recoveries.append(trainer.global_step)
+        pl_module.load_state_dict(self._snapshot["model"])
+        for opt, state in zip(trainer.optimizers, self._snapshot["optimizers"]):
+            opt.load_state_dict(state)
+            for group in opt.param_groups:
+                group["lr"] *= self.lr_factor ** len(self.recoveries)
+        if self._snapshot["sampler"] is not None:
+            pl_module.sampler.load_state_dict(copy.deepcopy(self._snapshot["sampler"]))
+        torch.manual_seed(self.seed + len(self.recoveries))
+        pl_module.print(f"DivergenceGuard: {reason} at step {trainer.global_step}; restored the "
+                        f"last good state, re-seeded, lr x{self.lr_factor ** len(self.recoveries):g}")

@@ -1,0 +1,131 @@
+"""``DeepEnergyModel``: a thin LightningModule around the CNN energy, the sampler and the loss.
+
+The pieces are injected (``net``, ``sampler``, ``loss_fn``), defaulting to the package's
+reference implementations, so a student notebook trains with the student's own pieces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from .losses import contrastive_divergence, ebm_loss
+from .models import CNNEnergy
+from .sampling import MCMCSampler
+
+
+@dataclass(frozen=True)
+class EBMConfig:
+    """Settings of the MNIST EBM (defaults: the ``full`` profile, the tutorial's values)."""
+
+    image_size: int = 28
+    in_channels: int = 1
+    hidden: int = 32              # CNN width (16 / 32 / 64 channels)
+    lr: float = 1e-4
+    beta1: float = 0.0            # no Adam momentum: the loss surface moves with the parameters
+    alpha: float = 0.1            # weight of the L2 energy regulariser
+    batch_size: int = 128
+    buffer_size: int = 8192       # replay buffer capacity
+    reinit_prob: float = 0.05     # share of chains restarted from uniform noise
+    n_steps: int = 60             # SGLD steps per training iteration
+    step_size: float = 10.0       # SGLD gradient step
+    noise_std: float = 0.005      # SGLD noise
+    grad_clip: float = 0.03       # per-pixel clip of dE/dx
+    data_noise_std: float = 0.005  # small noise on data: the energy is not just tuned to exact pixels
+    max_epochs: int = 60
+    max_steps: int = -1           # -1: run max_epochs
+    n_train: int | None = None    # training images (None: all 60,000)
+    n_val: int | None = None      # test images used for validation
+    lr_gamma: float = 0.97        # per-epoch learning-rate decay
+    seed: int = 42
+
+
+def mnist_ebm_config(profile: str) -> EBMConfig:
+    """The EBM settings of a profile: ``full`` (GPU), ``quick`` (CPU minutes), ``grade`` (tiny)."""
+    if profile == "full":
+        return EBMConfig()
+    if profile == "quick":
+        return EBMConfig(n_steps=20, max_epochs=1, max_steps=400, n_train=400 * 128,
+                         n_val=1024, buffer_size=4096, lr=2e-4)
+    if profile == "grade":
+        return EBMConfig(n_steps=5, max_epochs=1, max_steps=3, n_train=512, n_val=256,
+                         batch_size=32, buffer_size=256)
+    raise ValueError(f"unknown profile {profile!r}")
+
+
+class DeepEnergyModel(pl.LightningModule):
+    """Contrastive-divergence training of an image EBM with an SGLD replay-buffer sampler.
+
+    Args:
+        config: an :class:`EBMConfig`.
+        net: energy network returning neg_energy (B,); default :class:`CNNEnergy`.
+        sampler: an :class:`MCMCSampler`; default one built from ``config``.
+        loss_fn: ``(energy_data, energy_model, alpha) -> (loss, cd, reg)``.
+    """
+
+    def __init__(self, config: EBMConfig = EBMConfig(), net: nn.Module | None = None,
+                 sampler: MCMCSampler | None = None,
+                 loss_fn: Callable[..., tuple] = ebm_loss) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": asdict(config)})
+        self.config = config
+        self.net = net if net is not None else CNNEnergy(
+            config.in_channels, config.image_size, config.hidden, n_classes=1)
+        self.sampler = sampler if sampler is not None else self.default_sampler(config)
+        self.loss_fn = loss_fn
+
+    @staticmethod
+    def default_sampler(config: EBMConfig, seed_offset: int = 0) -> MCMCSampler:
+        return MCMCSampler(
+            (config.in_channels, config.image_size, config.image_size), config.buffer_size,
+            config.reinit_prob, config.n_steps, config.step_size, config.noise_std,
+            config.grad_clip, seed=config.seed + seed_offset)
+
+    def setup(self, stage: str) -> None:
+        # Under DDP every rank keeps its own buffer; give each its own chain starts.
+        rank = self.trainer.global_rank if self._trainer is not None else 0
+        if rank:
+            self.sampler.generator.manual_seed(self.config.seed + rank)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """neg_energy of ``x``, (B,)."""
+        return self.net(x)
+
+    def configure_optimizers(self):
+        opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr,
+                               betas=(self.config.beta1, 0.999))
+        sched = torch.optim.lr_scheduler.StepLR(opt, 1, gamma=self.config.lr_gamma)
+        return [opt], [sched]
+
+    def training_step(self, batch, batch_idx):
+        x_data, _ = batch
+        x_data = (x_data + self.config.data_noise_std * torch.randn_like(x_data)).clamp(-1, 1)
+        x_model = self.sampler.sample(self.net, x_data.shape[0])
+        # One forward pass over both halves (BatchNorm-free nets make this exact).
+        energy = -self.net(torch.cat([x_data, x_model]))
+        energy_data, energy_model = energy.chunk(2)
+        loss, cd, reg = self.loss_fn(energy_data, energy_model, self.config.alpha)
+        self.log_dict({"loss": loss, "loss_cd": cd, "loss_reg": reg,
+                       "energy_data": energy_data.mean(), "energy_model": energy_model.mean()},
+                      prog_bar=True, sync_dist=True)
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        # Contrastive divergence of test images against uniform noise: should be very negative.
+        x_data, _ = batch
+        x_noise = torch.rand_like(x_data) * 2 - 1
+        energy_data, energy_noise = -self.net(x_data), -self.net(x_noise)
+        self.log_dict({"val_cd_noise": contrastive_divergence(energy_data, energy_noise),
+                       "val_energy_data": energy_data.mean(),
+                       "val_energy_noise": energy_noise.mean()}, sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["sampler"] = self.sampler.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        if "sampler" in checkpoint:
+            self.sampler.load_state_dict(checkpoint["sampler"])

@@ -1,0 +1,70 @@
+"""Figures the notebooks show: image grids, chains over SGLD steps, score histograms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torchvision
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
+    """Tile images in [-1, 1], (B, C, H, W), into one (H', W', C) array in [0, 1]."""
+    grid = torchvision.utils.make_grid(images.detach().cpu().float(), nrow=nrow, normalize=True,
+                                       value_range=(-1, 1), pad_value=0.5)
+    return grid.permute(1, 2, 0).numpy()
+
+
+def show_images(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None,
+                save: str | Path | None = None):
+    """Show a grid of images in [-1, 1]; optionally save it as PNG. Returns the axes."""
+    if ax is None:
+        n_rows = int(np.ceil(len(images) / nrow))
+        _, ax = plt.subplots(figsize=(min(nrow, len(images)) * 0.9, n_rows * 0.9 + 0.4))
+    ax.imshow(image_grid(images, nrow), cmap="gray")
+    ax.set_title(title)
+    ax.axis("off")
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        ax.figure.savefig(save, bbox_inches="tight", dpi=120)
+    return ax
+
+
+def show_chain(kept: Mapping[int, torch.Tensor], n_chains: int = 8, title: str = "",
+               save: str | Path | None = None):
+    """Rows = chains, columns = the SGLD steps kept by ``langevin_chain(keep_steps=...)``."""
+    steps = sorted(kept)
+    n = min(n_chains, len(kept[steps[0]]))
+    frames = torch.stack([kept[s][:n] for s in steps], dim=1).flatten(0, 1)  # (n * S, C, H, W)
+    _, ax = plt.subplots(figsize=(len(steps) * 0.9, n * 0.9 + 0.6))
+    show_images(frames, nrow=len(steps), title=title, ax=ax)
+    ax.set_xlabel("SGLD steps: " + ", ".join(map(str, steps)))
+    ax.axis("on")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        ax.figure.savefig(save, bbox_inches="tight", dpi=120)
+    return ax
+
+
+def score_histograms(scores: Mapping[str, Sequence[float]], xlabel: str = "-E(x)",
+                     title: str = "", ax=None, save: str | Path | None = None):
+    """Overlaid histograms (seaborn) of a score for several sets, e.g. test digits vs noise."""
+    import seaborn as sns
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    for name, values in scores.items():
+        sns.histplot(np.asarray(values, dtype=float), ax=ax, label=name, stat="density",
+                     element="step", bins=40)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend()
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        ax.figure.savefig(save, bbox_inches="tight", dpi=120)
+    return ax

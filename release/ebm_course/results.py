@@ -1,0 +1,31 @@
+"""Where notebooks write their measured numbers: ``results/<assignment>.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def results_dir() -> Path:
+    """``EBM_COURSE_RESULTS`` or ``results/`` at the project root."""
+    env = os.environ.get("EBM_COURSE_RESULTS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "results"
+
+
+def write_results(assignment: str, metrics: dict) -> Path:
+    """Merge ``metrics`` into ``results/<assignment>.json`` and return its path."""
+    path = results_dir() / f"{assignment}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(metrics)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
+    return path
+
+
+def figure_path(filename: str) -> Path | None:
+    """``results/<filename>`` for a notebook's key figure; None under the ``grade`` profile,
+    where the autograder must not write files."""
+    from .config import get_profile
+
+    return None if get_profile() == "grade" else results_dir() / filename

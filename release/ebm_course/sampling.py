@@ -1,0 +1,219 @@
+"""Langevin dynamics / SGLD and the replay-buffer sampler.
+
+The update, for an energy ``E`` (see :mod:`ebm_course.models` for the sign convention)::
+
+    x <- clamp(x - step_size * clip(dE/dx) + noise_std * eps),   eps ~ N(0, I)
+
+With ``noise_std = sqrt(2 * step_size)`` and no clipping or clamping this is the unadjusted
+Langevin algorithm, whose samples approach ``p(x) ~ exp(-E(x))`` as the step size shrinks. Deep
+EBMs decouple the two (a large step, a small noise) and clip the gradient: that is "SGLD" as the
+papers use it, a fast mode-seeker with a little noise, not an exact sampler.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .models import EnergyFn, energy_fn_of
+
+
+def langevin_step(energy_fn: EnergyFn, x: torch.Tensor, step_size: float, noise_std: float,
+                  grad_clip: float | None = None,
+                  clamp: tuple[float, float] | None = None) -> torch.Tensor:
+    """One SGLD step, ``x - step_size * clip(dE/dx) + noise_std * eps``, then clamp.
+
+    Works under ``torch.no_grad()`` (Lightning validation) because it enables gradients itself,
+    and only differentiates with respect to ``x``: no parameter ``.grad`` is touched.
+
+    Args:
+        energy_fn: maps (B, ...) to energies (B,).
+        x: current samples, (B, ...). Not modified.
+        step_size: gradient step.
+        noise_std: standard deviation of the Gaussian noise added each step.
+        grad_clip: clip each gradient entry to [-grad_clip, grad_clip]; None for no clip.
+        clamp: (low, high) range of valid inputs, e.g. (-1, 1) for images; None for no clamp.
+    Returns:
+        new samples, (B, ...), detached, same device and dtype as ``x``.
+    """
+    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
+
+
+def langevin_chain(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: float,
+                   noise_std: float, grad_clip: float | None = None,
+                   clamp: tuple[float, float] | None = None,
+                   keep_steps: Sequence[int] = (), progress: bool = False,
+                   step_fn: Callable[..., torch.Tensor] = langevin_step):
+    """Run ``n_steps`` SGLD steps from ``x``.
+
+    Args:
+        energy_fn, step_size, noise_std, grad_clip, clamp: as in :func:`langevin_step`.
+        x: initial samples, (B, ...).
+        n_steps: number of steps.
+        keep_steps: step numbers (0 = the start) whose samples are also returned.
+        progress: show a progress bar (long generation runs).
+        step_fn: the step to apply (a student's ``langevin_step`` in the notebooks).
+    Returns:
+        final samples (B, ...); with ``keep_steps``, also a dict ``{step: samples}``.
+    """
+    kept = {0: x.detach().clone()} if 0 in keep_steps else {}
+    for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="SGLD", leave=False):
+        x = step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp)
+        if step in keep_steps:
+            kept[step] = x.detach().clone()
+    return (x, kept) if keep_steps else x
+
+
+class sampling_mode:
+    """Context manager: eval mode and frozen parameters while sampling, then restore both.
+
+    Freezing the parameters means the SGLD graph holds no parameter branches, and a student's
+    ``.backward()``-style sampler cannot leak gradients into the next optimiser step.
+    """
+
+    def __init__(self, net: nn.Module) -> None:
+        self.net = net
+
+    def __enter__(self) -> nn.Module:
+        self.was_training = self.net.training
+        self.flags = [p.requires_grad for p in self.net.parameters()]
+        self.net.eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        return self.net
+
+    def __exit__(self, *exc) -> None:
+        for p, flag in zip(self.net.parameters(), self.flags):
+            p.requires_grad_(flag)
+        self.net.train(self.was_training)
+
+
+class MCMCSampler:
+    """SGLD with a replay buffer of persistent chains (Du & Mordatch 2019; JEM).
+
+    The buffer is one preallocated tensor of at most ``buffer_size`` samples. Each call draws a
+    batch of chain starts: from the buffer, except a ``reinit_prob`` share (and everything while
+    the buffer is empty) that restarts from noise. After ``n_steps`` of SGLD the samples go back:
+    appended while the buffer has room, then written over the slots they were drawn from.
+
+    Args:
+        sample_shape: shape of one sample, e.g. (1, 28, 28).
+        buffer_size: maximum number of stored samples.
+        reinit_prob: probability that a chain restarts from noise.
+        n_steps, step_size, noise_std, grad_clip, clamp: SGLD settings.
+        init: ``"uniform"`` (U(-1, 1), the MNIST tutorial) or ``"gaussian"`` (N(0, init_std^2),
+            JEM's small noise).
+        init_std: standard deviation for ``init="gaussian"``.
+        seed: seeds the sampler's own generator (chain starts, re-init noise).
+        step_fn: the SGLD step (a student's ``langevin_step`` in the notebooks).
+    """
+
+    def __init__(self, sample_shape: Sequence[int], buffer_size: int = 8192,
+                 reinit_prob: float = 0.05, n_steps: int = 60, step_size: float = 10.0,
+                 noise_std: float = 0.005, grad_clip: float | None = 0.03,
+                 clamp: tuple[float, float] | None = (-1.0, 1.0), init: str = "uniform",
+                 init_std: float = 0.1, seed: int = 0,
+                 step_fn: Callable[..., torch.Tensor] = langevin_step) -> None:
+        if buffer_size < 1:
+            raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
+        if not 0.0 <= reinit_prob <= 1.0:
+            raise ValueError(f"reinit_prob must lie in [0, 1], got {reinit_prob}")
+        if init not in ("uniform", "gaussian"):
+            raise ValueError(f"init must be 'uniform' or 'gaussian', got {init!r}")
+        self.sample_shape = tuple(sample_shape)
+        self.buffer_size, self.reinit_prob = buffer_size, reinit_prob
+        self.n_steps, self.step_size, self.noise_std = n_steps, step_size, noise_std
+        self.grad_clip, self.clamp = grad_clip, clamp
+        self.init, self.init_std, self.step_fn = init, init_std, step_fn
+        self.generator = torch.Generator().manual_seed(seed)
+        self.buffer = torch.zeros((buffer_size, *self.sample_shape))  # (N, C, H, W)
+        self.n_filled = 0
+
+    def init_noise(self, n: int) -> torch.Tensor:
+        """``n`` fresh chain starts, (n, *sample_shape), on the buffer's device."""
+        shape = (n, *self.sample_shape)
+        if self.init == "uniform":
+            x = torch.rand(shape, generator=self.generator) * 2 - 1
+        else:
+            x = torch.randn(shape, generator=self.generator) * self.init_std
+        return x.to(self.buffer.device)
+
+    def _init_chains(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Chain starts for one batch and the buffer slots they came from.
+
+        Returns:
+            x_init, (batch_size, *sample_shape), on the buffer's device; a restarted chain holds
+            ``init_noise``, the others a copy of a uniformly drawn filled buffer slot.
+            idx, (batch_size,), int64: the slot drawn for each chain (any valid slot for restarts).
+        """
+        raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
+
+    def _update_buffer(self, x_model: torch.Tensor, idx: torch.Tensor) -> None:
+        """Store the batch's final samples: append while there is room, else overwrite ``idx``.
+
+        Args:
+            x_model: final samples, (B, *sample_shape).
+            idx: the slots returned by :meth:`_init_chains`, (B,).
+        """
+        raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
+
+    def sample(self, net: nn.Module, batch_size: int, y: torch.Tensor | None = None,
+               n_steps: int | None = None) -> torch.Tensor:
+        """Draw ``batch_size`` model samples with SGLD from buffer starts and update the buffer.
+
+        Args:
+            net: network returning neg_energy (B,) from ``net(x)`` or ``net(x, y)``.
+            batch_size: number of chains B.
+            y: optional labels (B,) for class-conditional sampling ``E(x, y) = -f(x)[y]``.
+            n_steps: override the number of SGLD steps.
+        Returns:
+            x_model, (B, *sample_shape), detached, on the network's device.
+        """
+        device = next(net.parameters()).device
+        if self.buffer.device != device:
+            self.buffer = self.buffer.to(device)
+        x_init, idx = self._init_chains(batch_size)
+        with sampling_mode(net):
+            x_model = langevin_chain(
+                energy_fn_of(net, y), x_init, n_steps or self.n_steps, self.step_size,
+                self.noise_std, self.grad_clip, self.clamp, step_fn=self.step_fn)
+        self._update_buffer(x_model, idx)
+        return x_model
+
+    def state_dict(self) -> dict:
+        """Buffer, fill level and generator state, for checkpoints."""
+        return {"buffer": self.buffer[: self.n_filled].cpu(), "n_filled": self.n_filled,
+                "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what :meth:`state_dict` saved."""
+        self.n_filled = int(state["n_filled"])
+        self.buffer[: self.n_filled] = state["buffer"].to(self.buffer.device)
+        self.generator.set_state(state["generator"])
+
+
+def inpaint(energy_fn: EnergyFn, x_known: torch.Tensor, mask: torch.Tensor, n_steps: int,
+            step_size: float, noise_std: float, grad_clip: float | None = None,
+            clamp: tuple[float, float] | None = (-1.0, 1.0),
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    """Fill the pixels where ``mask`` is True by SGLD, holding the others at ``x_known``.
+
+    This samples from the conditional ``p(x_missing | x_known)``, which an EBM gives for free:
+    the energy of the whole image is defined, so the known pixels simply stay clamped.
+
+    Args:
+        x_known: images (B, C, H, W); the values under ``mask`` are ignored.
+        mask: bool, broadcastable to ``x_known``; True where pixels are missing.
+        generator: seeds the uniform-noise start of the missing pixels.
+    Returns:
+        completed images, (B, C, H, W).
+    """
+    noise = torch.rand(x_known.shape, generator=generator).to(x_known.device) * 2 - 1
+    x = torch.where(mask, noise, x_known)
+    for _ in range(n_steps):
+        x = langevin_step(energy_fn, x, step_size, noise_std, grad_clip, clamp)
+        x = torch.where(mask, x, x_known)
+    return x

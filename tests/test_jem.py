@@ -1,0 +1,145 @@
+"""JEM: the pieces, a fast_dev_run fit, generation, and the hidden checks (pass / catch bugs)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from ebm_course import jem, models, sampling
+from ebm_course.grading import glyph_jem as checks
+
+
+def test_profiles_are_frozen_configs():
+    for profile in ("quick", "full", "grade"):
+        cfg = jem.jem_config(profile)
+        assert cfg.n_classes == 42 and cfg.image_size == 56
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            cfg.lr = 1.0
+    with pytest.raises(ValueError):
+        jem.jem_config("nope")
+
+
+def test_forward_three_cases():
+    torch.manual_seed(0)
+    x = torch.rand(3, 1, 56, 56) * 2 - 1
+    net = jem.make_net(jem.jem_config("grade"))
+    logits = net.get_logits(x)
+    assert logits.shape == (3, 42)
+    assert torch.allclose(net(x), logits.logsumexp(1), atol=1e-5)
+    y = torch.tensor([0, 5, 41])
+    assert torch.allclose(net(x, y), logits[torch.arange(3), y], atol=1e-5)
+    ebm = models.CNNEnergy(1, 56, 8, 1)
+    assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5)
+
+
+def _tiny_loaders(n=64, k=42):
+    g = torch.Generator().manual_seed(0)
+    ds = TensorDataset(torch.rand(n, 1, 56, 56, generator=g) * 2 - 1, torch.randint(k, (n,), generator=g))
+    return DataLoader(ds, 16, shuffle=True, drop_last=True), DataLoader(ds, 32)
+
+
+def test_fast_dev_run_fit_logs_and_fills_the_buffer():
+    cfg = dataclasses.replace(jem.jem_config("grade"), px_start_step=0)
+    model = jem.JEM(cfg)
+    assert model.hparams["config"]["n_classes"] == 42
+    trainer = pl.Trainer(fast_dev_run=2, accelerator="cpu", logger=False,
+                         enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(model, *_tiny_loaders())
+    assert model.sampler.n_filled == 32  # two JEM steps of 16 chains
+    assert {"loss", "loss_px", "loss_pyx", "val_acc"} <= set(trainer.callback_metrics)
+
+
+def test_fit_jem_injected_pieces_are_used():
+    calls = {"px": 0, "pyx": 0}
+
+    def px(net, sampler, x, alpha):
+        calls["px"] += 1
+        return jem.px_step(net, sampler, x, alpha)
+
+    def pyx(net, x, y):
+        calls["pyx"] += 1
+        return jem.pyx_step(net, x, y)
+
+    cfg = dataclasses.replace(jem.jem_config("grade"), max_steps=3, px_start_step=1)
+    model = jem.JEM(cfg, px_step_fn=px, pyx_step_fn=pyx)
+    jem.fit_jem(cfg, _tiny_loaders(), model, enable_progress_bar=False)
+    assert calls == {"px": 2, "pyx": 3}  # classifier-only first step, then both
+
+
+def test_generate_conditional_keep_steps():
+    net = models.CNNEnergy(1, 56, 8, 42)
+    y = torch.tensor([1, 2])
+    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4))
+    assert x.shape == (2, 1, 56, 56) and sorted(kept) == [0, 2, 4]
+    assert x.min() >= -1 and x.max() <= 1
+    assert kept[0].std() < 0.2  # fresh chains from small Gaussian noise
+    assert all(p.requires_grad for p in net.parameters()) and net.training  # restored
+
+
+def test_save_and_load(tmp_path):
+    cfg = jem.jem_config("grade")
+    net = jem.make_net(cfg)
+    path = jem.save_net(net, cfg, tmp_path / "n.pt")
+    back, cfg_back = jem.load_net(path)
+    assert cfg_back == cfg
+    x = torch.rand(2, 1, 56, 56)
+    assert torch.allclose(back.get_logits(x), net.get_logits(x))
+
+
+# ---------------------------------------------------------------- hidden checks: pass and fail
+
+class _NoHead(models.CNNEnergy):
+    def get_logits(self, x):
+        return self.head[0](self.features(x))[:, : self.n_classes]
+
+
+class _LogOfSum(models.CNNEnergy):
+    def forward(self, x, y=None):
+        logits = self.get_logits(x)
+        return logits.exp().sum(1).log() if y is None else logits.max(1).values
+
+
+def _bad_init(n, shape, std, generator):
+    return torch.randn((n, *shape)) * std  # ignores the generator
+
+
+def _bad_sgld(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
+    return sampling.langevin_step(energy_fn, x, -step_size, noise_std, grad_clip, clamp)  # ascends
+
+
+def _bad_px(net, sampler, x, alpha):
+    x_model = sampler.sample(net, len(x))
+    e_data, e_model = -net(x), -net(x_model)
+    return e_model.mean() - e_data.mean() + alpha * (e_data.pow(2).mean() + e_model.pow(2).mean()), e_data, e_model
+
+
+def _bad_pyx(net, x, y):
+    logits = net.get_logits(x)
+    return F.nll_loss(logits, y), (logits.argmax(1) == y).float().mean()  # no log-softmax
+
+
+def _bad_step(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0, px_step_fn=jem.px_step,
+              pyx_step_fn=jem.pyx_step):
+    loss_pyx, acc = pyx_step_fn(net, x, y)
+    loss_px = px_step_fn(net, sampler, x, alpha)[0]  # never skipped, weights ignored
+    return loss_px + loss_pyx, loss_px, loss_pyx, acc
+
+
+@pytest.mark.parametrize("check, good, bad", [
+    (checks.check_get_logits, models.CNNEnergy, _NoHead),
+    (checks.check_forward, models.CNNEnergy, _LogOfSum),
+    (checks.check_gaussian_init, jem.gaussian_init, _bad_init),
+    (checks.check_sgld_step, sampling.langevin_step, _bad_sgld),
+    (checks.check_px_step, jem.px_step, _bad_px),
+    (checks.check_pyx_step, jem.pyx_step, _bad_pyx),
+    (checks.check_jem_step, jem.jem_step, _bad_step),
+])
+def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
+    check(good)
+    with pytest.raises(AssertionError):
+        check(bad)

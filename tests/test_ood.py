@@ -1,0 +1,119 @@
+"""OOD scores and metrics (orientation!), the MNIST-family OOD sets, and the hidden checks."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from ebm_course import models, ood
+from ebm_course.grading import ood as checks
+
+
+def test_auroc_orientation_and_fpr95():
+    perfect = ood.ood_metrics([3.0, 4.0, 5.0], [0.0, 1.0])
+    assert perfect == {"auroc": 1.0, "aupr": 1.0, "fpr95": 0.0}
+    assert ood.ood_metrics([0.0, 1.0], [3.0, 4.0, 5.0])["auroc"] == 0.0  # labels swapped
+    assert ood.ood_metrics([300.0, 400.0], [-100.0])["auroc"] == 1.0  # raw scores, no sigmoid
+    ids, oods = np.arange(100.0), np.array([94.5, 4.5, 5.0, -1.0])
+    # Threshold keeping 95 of 100 ID scores is 5: OOD scores 94.5 and 5.0 pass.
+    assert ood.threshold_at_tpr(ids, 0.95) == 5.0
+    assert ood.fpr_at_tpr(ids, oods, 0.95) == 0.5
+
+
+def test_scores_shapes_and_orientation():
+    torch.manual_seed(0)
+    net = models.CNNEnergy(1, 20, 8, 5)
+    x = torch.rand(7, 1, 20, 20)
+    for name, fn in ood.SCORES.items():
+        with torch.no_grad():
+            s = fn(net, x)
+        assert s.shape == (7,) and torch.isfinite(s).all(), name
+    assert (ood.grad_norm_score(net, x) <= 0).all()
+    assert (ood.max_softmax_score(net, x) <= 1).all()
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_evaluate_table_and_plot():
+    torch.manual_seed(0)
+    net = models.CNNEnergy(1, 20, 8, 3)
+    rows = ood.evaluate({"m": net}, torch.rand(30, 1, 20, 20), {"noise": torch.randn(20, 1, 20, 20)})
+    assert len(rows) == 3 and {r["score"] for r in rows} == set(ood.SCORES)
+    table = ood.markdown_table(rows)
+    assert table.count("\n") == 4 and "| m | energy | noise |" in table
+    assert set(ood.results_dict(rows)["m"]["energy"]["noise"]) == {"auroc", "aupr", "fpr95"}
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ood.score_density_plot({"a": rows[0]["_id"], "b": rows[0]["_ood"], "const": np.zeros(5)})
+
+
+def _write_idx(raw, name, images, labels):
+    raw.mkdir(parents=True, exist_ok=True)
+    n = len(images)
+    img = struct.pack(">IIII", 2051, n, 28, 28) + images.astype(np.uint8).tobytes()
+    lab = struct.pack(">II", 2049, n) + labels.astype(np.uint8).tobytes()
+    for split in ("train", "t10k"):
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(img)
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(lab)
+        with gzip.open(raw / f"{split}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(img)
+        with gzip.open(raw / f"{split}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(lab)
+
+
+def test_mnist_ood_sets_use_fashion_and_kmnist_files(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    for name in ("FashionMNIST", "KMNIST"):
+        _write_idx(tmp_path / name / "raw", name, rng.integers(0, 256, (12, 28, 28)),
+                   rng.integers(0, 10, 12))
+    sets = ood.mnist_ood_sets(n=10, root=tmp_path)
+    assert set(sets) == {"FashionMNIST", "KMNIST", "uniform-noise"}
+    assert sets["FashionMNIST"].shape == (10, 1, 28, 28)
+    assert sets["KMNIST"].min() >= -1 and sets["KMNIST"].max() <= 1
+    assert "torchvision files" in capsys.readouterr().out
+
+
+def test_mnist_ood_sets_fallback_says_so(tmp_path, capsys):
+    sets = ood.mnist_ood_sets(n=10, root=tmp_path)  # nothing there
+    assert "sklearn-digits-8x8" in sets and "uniform-noise" in sets
+    assert sets["sklearn-digits-8x8"].shape == (10, 1, 28, 28)
+    assert "fallback" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- hidden checks: pass and fail
+
+def _bad_energy(net, x):
+    return net.get_logits(x).detach().max(1).values
+
+
+def _bad_msp(net, x):
+    return net.get_logits(x).detach().max(1).values.sigmoid()
+
+
+def _bad_grad(net, x):
+    return -ood.grad_norm_score(net, x)  # wrong orientation
+
+
+def _bad_metrics(s_id, s_ood):
+    return ood.ood_metrics(s_ood, s_id)  # OOD labelled 1
+
+
+def _bad_threshold(s_id, tpr=0.95):
+    return float(np.quantile(s_id, tpr))  # keeps only 5%
+
+
+@pytest.mark.parametrize("check, good, bad", [
+    (checks.check_energy_score, ood.energy_score, _bad_energy),
+    (checks.check_max_softmax_score, ood.max_softmax_score, _bad_msp),
+    (checks.check_grad_norm_score, ood.grad_norm_score, _bad_grad),
+    (checks.check_ood_metrics, ood.ood_metrics, _bad_metrics),
+    (checks.check_threshold_at_tpr, ood.threshold_at_tpr, _bad_threshold),
+])
+def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
+    check(good)
+    with pytest.raises(AssertionError):
+        check(bad)
