@@ -476,6 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-total", type=int, default=N_TOTAL)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--force", action="store_true", help="regenerate even if cached")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else glyph_cache_dir()
     import time
@@ -483,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     if args.format == "npz":
         path = _cache_file(out, args.n_total, args.seed)
+        if path.exists() and not args.force:
+            print(f"glyph set already cached at {path} (--force regenerates it)")
+            return 0
         glyphs = generate_glyphs(args.n_total, args.seed, args.workers)
         save_npz(glyphs, path)
     else:
