@@ -1,6 +1,8 @@
 # EBM course. Every target installs what it needs into .venv first (python3 >= 3.10 required).
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
+#   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
+#   make grade SUBMISSIONS=path [OUT=grades.csv]   autograde <path>/<student>/<assignment>.ipynb
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -11,7 +13,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,3p' Makefile
+	@sed -n '2,4p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +42,14 @@ course: data notebooks
 
 test: setup data/MNIST
 	$(PY) -m pytest
+
+# The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.
+grade: setup data/MNIST
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=grades.csv]"; exit 2; }
+	$(PY) -m ebm_course.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+
+bench: setup
+	$(PY) benchmarks/sampler_speed.py
 
 clean:
 	rm -rf gradebook.db submitted autograded feedback lightning_logs .pytest_cache

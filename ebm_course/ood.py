@@ -226,3 +226,34 @@ def mnist_ood_sets(n: int = 1000, root=None, seed: int = 0,
     if verbose:
         print("MNIST OOD sets: " + "; ".join(notes))
     return sets
+
+
+class LogitsOf(nn.Module):
+    """Give a plain classifier (``forward`` returns logits, e.g. :mod:`ebm_course.metrics`'
+    MNIST classifier) the ``get_logits`` that the scores of this module call."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(x)
+
+
+def mnist_ood_rows(nets: Mapping[str, nn.Module], score_fns: Mapping[str, ScoreFn] = None,
+                   metrics_fn: Callable = ood_metrics, n: int = 1000, root=None,
+                   seed: int = 0) -> list[dict]:
+    """:func:`evaluate` for MNIST models: MNIST test digits (ID) against :func:`mnist_ood_sets`
+    (FashionMNIST and KMNIST when their files are under the data root, else the fallbacks).
+
+    Returns:
+        the rows of :func:`evaluate`; ``[]`` (and a printed line) when MNIST itself is absent.
+    """
+    from .data import dataset_available, load_mnist_family
+
+    if not dataset_available("MNIST", root):
+        print("MNIST not found under the data root: no MNIST OOD evaluation")
+        return []
+    x_id = load_mnist_family("MNIST", train=False, root=root, download=False).tensors[0]
+    x_id = x_id[torch.randperm(len(x_id), generator=torch.Generator().manual_seed(seed))[:n]]
+    return evaluate(nets, x_id, mnist_ood_sets(n, root, seed), score_fns, metrics_fn)

@@ -2,7 +2,7 @@
 
 The student edition is a copy of ``ebm_course`` in which every region between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes ``raise NotImplementedError`` and the
-instructor-only modules (hidden checks, authoring, this builder) are left out (DESIGN.md).
+instructor-only modules (hidden checks, authoring, grading loop, this builder) are left out (DESIGN.md).
 Instructor-only: the student edition omits this module.
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 ROOT = PACKAGE.parent
-INSTRUCTOR_ONLY = ("grading", "authoring.py", "release.py", "course_build.py")
+INSTRUCTOR_ONLY = ("grading", "authoring.py", "release.py", "course_build.py", "grade_loop.py")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = ('raise NotImplementedError("the student edition leaves this out: '
         'your notebook defines its own version")')

@@ -1,6 +1,7 @@
-"""Train DeepEnergyModel with strategy="ddp" on 2 CPU processes (gloo); each rank reports.
+"""Train a module with strategy="ddp" on 2 CPU processes (gloo); each rank writes a report.
 
-Run by tests/test_ddp.py as a script: Lightning's DDP launcher re-runs this file per rank.
+Run by tests/test_ddp.py as a script (``ddp_fit.py OUT_DIR {ebm,jem}``): Lightning's DDP
+launcher re-runs this file once per rank.
 """
 
 import json
@@ -11,25 +12,38 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ebm_course.ebm import DeepEnergyModel, EBMConfig
+from ebm_course.jem import JEM, JEMConfig
 
 
-def main(out_dir: str) -> None:
+def make_module(kind: str) -> tuple[pl.LightningModule, str]:
+    """The module to train and the name of a validation metric it logs with sync_dist."""
+    if kind == "ebm":
+        return DeepEnergyModel(EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16)), \
+            "val_cd_noise"
+    config = JEMConfig(image_size=28, n_classes=3, hidden=8, n_steps=2, buffer_size=64,
+                       batch_size=16)
+    return JEM(config), "val_acc"
+
+
+def main(out_dir: str, kind: str) -> None:
     pl.seed_everything(0)
     x = torch.rand(96, 1, 28, 28) * 2 - 1  # 3 batches of 16 per rank
-    data = DataLoader(TensorDataset(x, torch.zeros(96, dtype=torch.long)), 16)
-    model = DeepEnergyModel(EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16))
+    y = torch.randint(3, (96,))
+    data = DataLoader(TensorDataset(x, y), 16)
+    model, metric = make_module(kind)
     trainer = pl.Trainer(strategy="ddp", accelerator="cpu", devices=2, max_epochs=1,
                          logger=False, enable_progress_bar=False, enable_model_summary=False,
                          enable_checkpointing=False)
     trainer.fit(model, data, data)
+    sampler = model.sampler
     report = {"rank": trainer.global_rank, "world_size": trainer.world_size,
-              "n_filled": model.sampler.n_filled,
-              "buffer_sum": float(model.sampler.buffer[: model.sampler.n_filled].sum()),
+              "n_filled": sampler.n_filled,
+              "buffer_sum": float(sampler.buffer[: sampler.n_filled].sum()),
               "weight_sum": float(sum(p.sum() for p in model.parameters())),
-              "val_cd_noise": float(trainer.callback_metrics["val_cd_noise"])}
+              "metric": float(trainer.callback_metrics[metric])}
     with open(f"{out_dir}/rank{trainer.global_rank}.json", "w") as f:
         json.dump(report, f)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

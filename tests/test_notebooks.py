@@ -5,7 +5,6 @@ Parametrised over the folders of course/, so a new assignment is covered as soon
 
 from __future__ import annotations
 
-import shutil
 
 import nbformat
 import pytest
@@ -58,19 +57,5 @@ def test_blank_release_fails_validation(name, course_copy):
     assert "Success! The notebook does not pass any tests." in proc.stdout + proc.stderr, proc.stdout
 
 
-def test_autograde_reference_full_marks_blank_zero(name, course_copy):
-    from nbgrader.api import Gradebook
-
-    for student, source in (("reference", course_copy / "course"),
-                            ("blank", course_copy / "release")):
-        target = course_copy / "submitted" / student / name
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source / name / f"{name}.ipynb", target / f"{name}.ipynb")
-    run(nbgrader_cmd("autograde", name, "--create", "--force"), cwd=course_copy, timeout=900)
-    with Gradebook(f"sqlite:///{course_copy / 'gradebook.db'}") as gb:
-        reference = gb.find_submission(name, "reference")
-        blank = gb.find_submission(name, "blank")
-        assert reference.max_code_score > 0
-        assert reference.code_score == reference.max_code_score, (
-            f"reference earned {reference.code_score} / {reference.max_code_score}")
-        assert blank.code_score == 0, f"blank release earned {blank.code_score} points"
+# Autograde of the reference (full marks), the blank release (zero) and a partly wrong
+# submission, on every assignment, through the instructor loop: tests/test_grade_loop.py.

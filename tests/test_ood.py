@@ -117,3 +117,21 @@ def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)
     with pytest.raises(AssertionError):
         check(bad)
+
+
+def test_mnist_ood_rows_score_fashion_and_kmnist_files(tmp_path):
+    """The MNIST path of ood: MNIST test digits (ID) against FashionMNIST / KMNIST IDX files."""
+    rng = np.random.default_rng(1)
+    for name in ("MNIST", "FashionMNIST", "KMNIST"):
+        _write_idx(tmp_path / name / "raw", name, rng.integers(0, 256, (12, 28, 28)),
+                   rng.integers(0, 10, 12))
+    torch.manual_seed(0)
+    net = ood.LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
+    rows = ood.mnist_ood_rows({"clf": net}, {"energy": ood.energy_score}, n=8, root=tmp_path)
+    assert [r["ood"] for r in rows] == ["FashionMNIST", "KMNIST", "uniform-noise"]
+    assert all(len(r["_id"]) == 8 and 0 <= r["auroc"] <= 1 for r in rows)
+
+
+def test_mnist_ood_rows_without_mnist_is_empty(tmp_path, capsys):
+    assert ood.mnist_ood_rows({}, n=4, root=tmp_path) == []
+    assert "MNIST not found" in capsys.readouterr().out

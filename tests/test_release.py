@@ -59,6 +59,37 @@ def test_student_package_has_no_reference_body(tmp_path):
     assert n_regions >= 5, "expected the graded bodies of models, sampling and losses"
 
 
+def _module_level_imports(tree: ast.Module) -> set[str]:
+    """First component under ``ebm_course`` of every import run when the module is imported."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            parts = (node.module or "").split(".")
+            if node.level == 0 and parts[0] != "ebm_course":
+                continue
+            inner = parts[1:] if node.level == 0 else [p for p in parts if p]
+            found |= {inner[0]} if inner else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names
+                      if a.name.startswith("ebm_course.")}
+    return found
+
+
+def test_student_edition_imports_no_instructor_module(tmp_path):
+    """The grading loop, checks, authoring and release builder are absent, and nothing a student
+    imports needs them (the CLI reaches them only inside the instructor commands)."""
+    probe = "from .grading import theory\nfrom . import release\nimport ebm_course.authoring\n"
+    assert _module_level_imports(ast.parse(probe)) == {"grading", "release", "authoring"}
+    written = student_package(tmp_path)
+    rels = {p.relative_to(tmp_path / "ebm_course").as_posix() for p in written}
+    assert "grade_loop.py" in INSTRUCTOR_ONLY and "grade_loop.py" not in rels
+    assert not any(r.startswith("grading/") for r in rels)
+    instructor = {name.removesuffix(".py") for name in INSTRUCTOR_ONLY}
+    for path in written:
+        used = _module_level_imports(ast.parse(path.read_text())) & instructor
+        assert not used, f"{path.name} imports instructor-only {used} at import time"
+
+
 def test_committed_release_is_clean_and_current():
     release = ROOT / "release"
     files = [p for p in release.rglob("*") if p.is_file()]

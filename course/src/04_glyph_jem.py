@@ -24,8 +24,9 @@ import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
 from ebm_course import config, glyphs as glyph_data, plotting
-from ebm_course.jem import (JEM, accuracy, checkpoint_path, fit_jem, generate, jem_config,
-                            make_net, make_sampler, predict_logits, save_net)
+from ebm_course.export import export_net, export_path
+from ebm_course.jem import (JEM, accuracy, classifier_config, fit_jem, generate, jem_config,
+                            make_net, make_sampler, predict_logits)
 from ebm_course.models import CNNEnergy, energy_fn_of
 from ebm_course.results import figure_path, write_results
 from ebm_course.sampling import MCMCSampler
@@ -78,12 +79,16 @@ plt.show()
 # ### Exercise 1: `get_logits` and `forward` (2 + 3 points)
 #
 # `GlyphCNN` inherits the layers of the course's `CNNEnergy` (`self.features`, then
-# `self.head`). Write `get_logits` (features, then head) and `forward`. Use `torch.logsumexp`,
+# `self.head`, with torch's built-in Swish, `nn.SiLU`, as the activation: this notebook does
+# not depend on your Swish of assignment 3). Write `get_logits` (features, then head) and
+# `forward`. Use `torch.logsumexp`,
 # not `log(sum(exp(...)))`: logits of a few hundred overflow `exp`.
 
 # %% solution id=glyph_cnn
 class GlyphCNN(CNNEnergy):
     """The JEM network: K logits; forward returns neg_energy (B,)."""
+
+    activation = torch.nn.SiLU  # Swish, x * sigmoid(x)
 
     def get_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Logits f(x): images (B, C, H, W) -> (B, K)."""
@@ -224,15 +229,32 @@ grading_jem.check_sgld_step(sgld_step)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# The package's `MCMCSampler` keeps the buffer (at most `buffer_size` samples; a share
-# `reinit_prob` of chains restarts from noise). We plug your two pieces into it:
+# The sampler keeps JEM's replay buffer: `buffer_size` persistent chains that all start as
+# noise; each iteration continues a random batch of them (a share `reinit_prob` restarted from
+# fresh noise) and writes the results back to their slots. The package's `MCMCSampler` runs the
+# chains; we plug your two pieces into it:
 
 # %%
 class GlyphSampler(MCMCSampler):
-    """MCMCSampler whose fresh chains come from your gaussian_init."""
+    """JEM's fixed-size buffer of persistent chains; fresh chains from your gaussian_init."""
 
     def init_noise(self, n: int) -> torch.Tensor:
         return gaussian_init(n, self.sample_shape, self.init_std, self.generator).to(self.buffer.device)
+
+    def _init_chains(self, batch_size: int):
+        """Chain starts (B, C, H, W) and the slots (B,) they came from."""
+        if self.n_filled < self.buffer_size:  # the first call fills the whole buffer with noise
+            self.buffer[self.n_filled:] = self.init_noise(self.buffer_size - self.n_filled)
+            self.n_filled = self.buffer_size
+        idx = torch.randint(self.buffer_size, (batch_size,), generator=self.generator)
+        restart = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
+        x_init = self.buffer[idx.to(self.buffer.device)].clone()
+        x_init[restart.to(x_init.device)] = self.init_noise(int(restart.sum()))
+        return x_init, idx
+
+    def _update_buffer(self, x_model: torch.Tensor, idx: torch.Tensor) -> None:
+        """The chains go back to the slots they were drawn from."""
+        self.buffer[idx.to(self.buffer.device)] = x_model.detach().to(self.buffer.device)
 
 
 sampler = make_sampler(CFG, step_fn=sgld_step, sampler_cls=GlyphSampler)
@@ -292,13 +314,18 @@ def px_step(net, sampler, x_data: torch.Tensor, alpha: float):
 
 # %% tests id=px_step_tests points=4
 """px_step draws one batch from the sampler and combines the energies as specified."""
+class CountingSampler(GlyphSampler):
+    def sample(self, net, batch_size, *args, **kwargs):
+        self.draws.append(batch_size)
+        return super().sample(net, batch_size, *args, **kwargs)
 torch.manual_seed(0)
-tiny = CNNEnergy(1, 12, 8, 3)
-tiny_sampler = MCMCSampler((1, 12, 12), 16, 0.05, 2, 1.0, 0.01, None, init="gaussian")
+tiny = GlyphCNN(1, 12, 8, 3)
+tiny_sampler = CountingSampler((1, 12, 12), 16, 0.05, 2, 1.0, 0.01, None, init="gaussian", step_fn=sgld_step)
+tiny_sampler.draws = []
 x_data = torch.rand(4, 1, 12, 12) * 2 - 1
 loss, energy_data, energy_model = px_step(tiny, tiny_sampler, x_data, 0.1)
 assert energy_data.shape == (4,) and energy_model.shape == (4,), "energies should have shape (B,)"
-assert tiny_sampler.n_filled == 4, "px_step should draw B samples from the sampler, once"
+assert tiny_sampler.draws == [4], f"px_step should draw B = 4 samples from the sampler, once; drew {tiny_sampler.draws}"
 assert torch.allclose(energy_data, -tiny(x_data), atol=1e-5), "energy_data = -net(x_data)"
 want = energy_data.mean() - energy_model.mean() + 0.1 * (energy_data.pow(2).mean() + energy_model.pow(2).mean())
 assert torch.allclose(loss, want, atol=1e-5), "loss = cd + alpha * reg"
@@ -342,8 +369,10 @@ grading_jem.check_jem_step(jem_step)
 #
 # `JEM` (in the package) is a thin Lightning module around *your* pieces: it adds a little
 # Gaussian noise to each batch (JEM's 0.03), calls your `jem_step` with your `px_step` and
-# `pyx_step`, and logs the validation accuracy. In the quick profile the first steps train the
-# classifier alone (`px_start_step`); then $\log p(x)$ joins with a few SGLD steps per iteration.
+# `pyx_step`, and logs the validation accuracy. In the quick profile the first
+# `px_start_step` steps train the classifier alone, at a classifier's learning rate; then
+# $\log p(x)$ joins (weight `px_weight`) with a few SGLD steps per iteration, at JEM's lower
+# rate `px_lr`.
 
 # %%
 print(CFG)
@@ -358,8 +387,28 @@ x_noise = glyph_data.ood_uniform_noise(len(x_test))
 score_test, score_noise = predict_logits(net, x_test).logsumexp(1), predict_logits(net, x_noise).logsumexp(1)
 auroc_noise = roc_auc_score([1] * len(x_test) + [0] * len(x_noise), torch.cat([score_test, score_noise]).numpy())
 print(f"test accuracy {test_acc:.4f}; AUROC of -E(x), test glyphs (1) vs uniform noise (0): {auroc_noise:.4f}")
-if PROFILE != "grade":  # notebook 5 reuses this model
-    print("saved", save_net(net, CFG, checkpoint_path("04_glyph_jem", PROFILE)))
+
+# %% [markdown]
+# Assignment 5 compares this JEM with a plain classifier: the same network, data, steps and
+# learning-rate schedule, `px_weight = 0` (your `jem_step` then skips `px_step`: cross-entropy
+# only). Both are exported under the data root for notebook 5, as programs that need none of
+# your code to run.
+
+# %%
+clf_cfg = classifier_config(CFG)
+clf_model = JEM(clf_cfg, net=make_net(clf_cfg, GlyphCNN), sampler=sampler, px_step_fn=px_step,
+                pyx_step_fn=pyx_step, step_fn=jem_step)
+fit_jem(clf_cfg, glyphs, clf_model, enable_progress_bar=PROFILE != "grade")
+clf_net = clf_model.net.to(DEVICE).eval()
+clf_test_acc = accuracy(clf_net, test_set)
+print(f"classifier baseline: test accuracy {clf_test_acc:.4f}")
+if PROFILE != "grade":  # the autograder writes no files
+    for name, trained, cfg, acc in (("04_glyph_jem", net, CFG, test_acc),
+                                    ("05_classifier", clf_net, clf_cfg, clf_test_acc)):
+        meta = {"config": dataclasses.asdict(cfg), "profile": PROFILE, "name": name,
+                "test_accuracy": round(acc, 4)}
+        print("exported", export_net(trained, export_path(name, PROFILE), meta))
+    net.to(DEVICE)
 
 # %% [markdown]
 # ## 6. Generating glyphs
@@ -378,7 +427,8 @@ x_gen, kept = generate(net, 8, K, step_size=CFG.step_size, noise_std=CFG.noise_s
 plotting.show_chain(kept, title=f"Fresh chains over {K} SGLD steps", save=figure_path("04_glyph_jem_chain.png"))
 plt.show()
 n_grid = {"grade": 8}.get(PROFILE, 48)
-x_grid = generate(net, n_grid, K, seed=CFG.seed + 1, step_size=CFG.step_size, noise_std=CFG.noise_std)
+x_grid = generate(net, n_grid, K, seed=CFG.seed + 1, step_size=CFG.step_size, noise_std=CFG.noise_std,
+                  step_fn=sgld_step)
 plotting.show_images(x_grid, nrow=12, title=f"{n_grid} samples after K={K} steps",
                      save=figure_path("04_glyph_jem_samples.png"))
 plt.show()
@@ -386,7 +436,7 @@ show_classes = [glyphs.classes.index(c) for c in "aegstABGRQ" if c in glyphs.cla
 n_per = {"grade": 2}.get(PROFILE, 8)
 y_cond = torch.tensor(show_classes).repeat_interleave(n_per)
 x_cond = generate(net, len(y_cond), K, y=y_cond, seed=CFG.seed + 2, step_size=CFG.step_size,
-                  noise_std=CFG.noise_std)
+                  noise_std=CFG.noise_std, step_fn=sgld_step)
 p_cond = predict_logits(net, x_cond).softmax(1)[torch.arange(len(y_cond)), y_cond]
 plotting.show_images(x_cond, nrow=n_per, title="Class-conditional samples, one class per row: "
                      + " ".join(glyphs.classes[k] for k in show_classes),
@@ -427,6 +477,7 @@ print(f"mean p(y | x) of the class-conditional samples under the model: {p_cond.
 # %%
 results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
            "test_accuracy": round(test_acc, 4), "auroc_noise_energy": round(auroc_noise, 4),
+           "classifier_test_accuracy": round(clf_test_acc, 4), "config": dataclasses.asdict(CFG),
            "n_train": len(glyphs.split["train"]), "generation_steps": K,
            "conditional_p_y_given_x": round(float(p_cond.mean()), 4)}
 print(results)

@@ -7,7 +7,7 @@ import types
 import torch
 
 from .. import jem, models, sampling
-from .common import expect_close, expect_tensor
+from .common import expect_close, expect_tensor, guard_checks
 
 
 def _net_cases():
@@ -194,3 +194,6 @@ def check_jem_step(step_fn) -> None:
     torch.manual_seed(9)
     want = jem.jem_step(net, make(), x, y, 0.1, 1.0, 1.0)
     expect_close(got[0], want[0].detach(), "jem_step loss with the reference parts", atol=1e-4)
+
+
+guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

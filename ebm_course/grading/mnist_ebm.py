@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .. import losses, models, sampling
-from .common import expect_close, expect_tensor
+from .common import expect_close, expect_tensor, guard_checks
 
 
 def check_swish(swish_cls) -> None:
@@ -70,6 +70,11 @@ def check_langevin_step(step_fn) -> None:
     assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 0.3) < 0.02, (
         f"with a flat energy a step should add N(0, noise_std^2) noise: expected mean 0 and std "
         f"0.3, got mean {z.mean().item():.3f} and std {z.std().item():.3f}")
+    z = step_fn(flat, torch.full((2000, 5), 0.95), 0.1, 0.3, None, (-1.0, 1.0))
+    z = expect_tensor(z, "langevin_step with noise and clamp=(-1, 1)", shape=(2000, 5))
+    assert z.min() >= -1.0 and z.max() <= 1.0, (
+        "with clamp=(low, high) every returned sample must lie in [low, high]: clamp after "
+        "adding the noise, as the last operation of the step")
 
 
 def check_sampler(sampler_cls) -> None:
@@ -127,3 +132,6 @@ def check_ebm_loss(loss_fn) -> None:
             expect_close(got, ref, f"ebm_loss(alpha={alpha}): {name}")
         out[0].backward()
         assert energy_data.grad is not None, "the loss must carry the gradient to the energies"
+
+
+guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from .. import models, ood
-from .common import expect_close, expect_tensor
+from .common import expect_close, expect_tensor, guard_checks
 
 
 def _net(seed: int, k: int = 6):
@@ -84,3 +84,6 @@ def check_threshold_at_tpr(threshold_fn) -> None:
                 f"threshold_at_tpr(tpr={tpr}) on {len(s_id)} ID scores should accept "
                 f"{kept_ref:.1%} of them (the fewest that reach {tpr:.0%}, score >= threshold); "
                 f"your threshold {t:.4f} accepts {kept:.1%}")
+
+
+guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

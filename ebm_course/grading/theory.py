@@ -7,7 +7,7 @@ import math
 import torch
 
 from .. import toy, toy_train
-from .common import expect_close, expect_tensor
+from .common import expect_close, expect_tensor, guard_checks
 
 
 def _mixture(k: int, d: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -132,3 +132,6 @@ def check_histogram_tv(tv_fn) -> None:
             f"histogram_tv should return one number, got {type(got).__name__}")
         assert abs(float(got) - want) < 1e-3, (
             f"histogram_tv on {name}: expected {want:.4f}, got {float(got):.4f}")
+
+
+guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -7,7 +7,7 @@ import math
 import torch
 
 from .. import toy, toy_train
-from .common import expect_close, expect_tensor
+from .common import expect_close, expect_tensor, guard_checks
 
 
 def _net(seed: int, hidden: int = 16) -> toy_train.MLPEnergy:
@@ -126,7 +126,8 @@ def check_sgld_sample(sample_fn) -> None:
     energy_fn = lambda z: -net(z) * 5  # noqa: E731
     x = torch.rand(64, 2, generator=torch.Generator().manual_seed(71)) * 4 - 2
     x_before = x.clone()
-    for n_steps, step_size, grad_clip in [(1, 0.05, None), (10, 0.02, None), (10, 0.1, 0.5)]:
+    for n_steps, step_size, grad_clip in [(1, 0.05, None), (10, 0.02, None), (10, 0.1, 0.5),
+                                          (5, 0.1, 0.01)]:  # the clip must act
         with torch.no_grad():
             got = sample_fn(energy_fn, x, n_steps, step_size, 0.0, grad_clip)
         want = toy_train.sgld_sample(energy_fn, x, n_steps, step_size, 0.0, grad_clip)
@@ -143,3 +144,6 @@ def check_sgld_sample(sample_fn) -> None:
     assert abs(z.mean().item()) < 0.02 and abs(z.std().item() - 0.4) < 0.02, (
         f"4 steps on a flat energy with noise_std=0.2 should give N(0, 4 * 0.2^2): expected std "
         f"0.4, got {z.std().item():.3f}")
+
+
+guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -1,4 +1,5 @@
-"""The ``ebm-course`` command: ``data``, ``glyphs``, ``course``, ``release``, ``notebooks``."""
+"""The ``ebm-course`` command: ``data``, ``glyphs``, ``course``, ``release``, ``notebooks``,
+``grade``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ def main(argv: list[str] | None = None) -> int:
     course.add_argument("assignments", nargs="*", help="default: all")
     sub.add_parser("release", help="regenerate release/ (instructor)")
     sub.add_parser("notebooks", help="build course/<a>/<a>.ipynb from course/src (instructor)")
+    grade = sub.add_parser("grade", help="autograde a folder of submissions into a grades CSV "
+                           "and feedback HTML (instructor)")
+    grade.add_argument("submissions", help="folder of <student_id>/<assignment>.ipynb")
+    grade.add_argument("--course-root", default=None,
+                       help="the nbgrader course (default: the project root)")
+    grade.add_argument("--out", default=None, help="grades CSV (default: <course-root>/grades.csv)")
+    grade.add_argument("--assignment", action="append", dest="assignments",
+                       help="grade only this assignment (repeatable; default: all submitted)")
+    grade.add_argument("--timeout", type=int, default=None,
+                       help="seconds per notebook cell (default: nbgrader_config.py's 120)")
+    grade.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     args = parser.parse_args(argv)
 
     if args.command == "data":
@@ -43,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
 
         build_release()
         return 0
+    if args.command == "grade":
+        from .grade_loop import run
+
+        return run(args)
     if args.command == "notebooks":
         from .authoring import main as build_notebooks
 

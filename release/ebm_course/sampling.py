@@ -12,6 +12,8 @@ papers use it, a fast mode-seeker with a little noise, not an exact sampler.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
@@ -91,6 +93,64 @@ class sampling_mode:
         self.net.train(self.was_training)
 
 
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AMX or AVX512-BF16; Linux only)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags for f in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"auto"`` -> ``"bf16"`` on a CPU with hardware bfloat16, else ``"fp32"``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+
+
+def autocast_energy_fn(energy_fn: EnergyFn, precision: str, device_type: str) -> EnergyFn:
+    """``energy_fn`` evaluated under bf16 autocast (returning float32), or unchanged for fp32.
+
+    Only the network's convolutions and matmuls drop to bfloat16; the chain itself, the
+    clipping, the noise and the buffer stay float32. bf16, not fp16: autograd through fp16
+    needs loss scaling, bf16 has float32's range. The input gradient keeps ~3 significant
+    digits (measured: 0.7% relative error, 99.8% of signs agree with float32), far below what
+    the per-pixel clip and the injected noise do to each step anyway.
+    """
+    if precision == "fp32":
+        return energy_fn
+
+    def energy_bf16(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type, dtype=torch.bfloat16):
+            return energy_fn(x).float()
+
+    return energy_bf16
+
+
+def sgld_chain_(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: float,
+                noise_std: float, grad_clip: float | None = None,
+                clamp: tuple[float, float] | None = None) -> torch.Tensor:
+    """:func:`langevin_chain` with the reference step, fused and in place (the fast path).
+
+    Same update as :func:`langevin_step`, without its per-step allocations: one noise tensor
+    reused, clip / step / noise / clamp applied in place on one buffer, and the gradient taken
+    with ``torch.autograd.grad`` with respect to ``x`` only.
+
+    Args:
+        as in :func:`langevin_chain`; ``x`` (B, ...) is overwritten and returned.
+    Returns:
+        final samples, (B, ...), detached (``x`` itself).
+    """
+    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
+
+
 class MCMCSampler:
     """SGLD with a replay buffer of persistent chains (Du & Mordatch 2019; JEM).
 
@@ -109,6 +169,13 @@ class MCMCSampler:
         init_std: standard deviation for ``init="gaussian"``.
         seed: seeds the sampler's own generator (chain starts, re-init noise).
         step_fn: the SGLD step (a student's ``langevin_step`` in the notebooks).
+        precision: ``"fp32"``; ``"bf16"`` (the network's forward and input gradient under
+            bfloat16 autocast, ~2x faster on CPUs with AMX / AVX512-BF16, see
+            ``benchmarks/sampler_speed.py``); ``"auto"``: bf16 on such a CPU, else fp32.
+
+    Speed (why ``sample`` looks the way it does): images are kept channels-last, which oneDNN's
+    convolutions prefer; with the reference ``step_fn`` the chain runs fused and in place
+    (:func:`sgld_chain_`); any other ``step_fn`` is called step by step as written.
     """
 
     def __init__(self, sample_shape: Sequence[int], buffer_size: int = 8192,
@@ -116,18 +183,21 @@ class MCMCSampler:
                  noise_std: float = 0.005, grad_clip: float | None = 0.03,
                  clamp: tuple[float, float] | None = (-1.0, 1.0), init: str = "uniform",
                  init_std: float = 0.1, seed: int = 0,
-                 step_fn: Callable[..., torch.Tensor] = langevin_step) -> None:
+                 step_fn: Callable[..., torch.Tensor] = langevin_step,
+                 precision: str = "fp32") -> None:
         if buffer_size < 1:
             raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
         if not 0.0 <= reinit_prob <= 1.0:
             raise ValueError(f"reinit_prob must lie in [0, 1], got {reinit_prob}")
         if init not in ("uniform", "gaussian"):
             raise ValueError(f"init must be 'uniform' or 'gaussian', got {init!r}")
+        resolve_precision(precision, torch.device("cpu"))  # refuse unknown names early
         self.sample_shape = tuple(sample_shape)
         self.buffer_size, self.reinit_prob = buffer_size, reinit_prob
         self.n_steps, self.step_size, self.noise_std = n_steps, step_size, noise_std
         self.grad_clip, self.clamp = grad_clip, clamp
         self.init, self.init_std, self.step_fn = init, init_std, step_fn
+        self.precision = precision
         self.generator = torch.Generator().manual_seed(seed)
         self.buffer = torch.zeros((buffer_size, *self.sample_shape))  # (N, C, H, W)
         self.n_filled = 0
@@ -176,12 +246,49 @@ class MCMCSampler:
         if self.buffer.device != device:
             self.buffer = self.buffer.to(device)
         x_init, idx = self._init_chains(batch_size)
-        with sampling_mode(net):
-            x_model = langevin_chain(
-                energy_fn_of(net, y), x_init, n_steps or self.n_steps, self.step_size,
-                self.noise_std, self.grad_clip, self.clamp, step_fn=self.step_fn)
+        x_model = self.run_chains(net, x_init, y, n_steps or self.n_steps)
         self._update_buffer(x_model, idx)
         return x_model
+
+    def run_chains(self, net: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None,
+                   n_steps: int | None = None) -> torch.Tensor:
+        """Run this sampler's SGLD from ``x`` on ``net``'s energy; the buffer is not touched.
+
+        Args:
+            x: chain starts, (B, *sample_shape), on the network's device.
+            y, n_steps: as in :meth:`sample`.
+        Returns:
+            final samples, (B, *sample_shape), detached.
+        """
+        device = x.device
+        if x.dim() == 4:  # explicit NHWC strides (a 1-channel NCHW tensor is ambiguous)
+            x = x.clone(memory_format=torch.channels_last)
+        energy_fn = autocast_energy_fn(energy_fn_of(net, y),
+                                       resolve_precision(self.precision, device), device.type)
+        n_steps = n_steps or self.n_steps
+        with sampling_mode(net):
+            if self.step_fn is langevin_step:
+                x = x.clone() if x.dim() != 4 else x  # sgld_chain_ works in place
+                x = sgld_chain_(energy_fn, x, n_steps, self.step_size, self.noise_std,
+                                self.grad_clip, self.clamp)
+            else:
+                x = langevin_chain(energy_fn, x, n_steps, self.step_size, self.noise_std,
+                                   self.grad_clip, self.clamp, step_fn=self.step_fn)
+        return x.contiguous()
+
+    @torch.no_grad()
+    def generate(self, net: nn.Module, n: int, n_steps: int, batch_size: int = 128) -> torch.Tensor:
+        """``n`` samples from fresh chains (``init_noise``), ``n_steps`` each, in batches.
+
+        Unlike :meth:`sample` this neither reads nor writes the buffer: it shows what the model
+        generates from scratch.
+
+        Returns:
+            (n, *sample_shape) on the network's device.
+        """
+        device = next(net.parameters()).device
+        return torch.cat([self.run_chains(net, self.init_noise(b).to(device), None, n_steps)
+                          for b in [batch_size] * (n // batch_size) + [n % batch_size] if b])
 
     def state_dict(self) -> dict:
         """Buffer, fill level and generator state, for checkpoints."""

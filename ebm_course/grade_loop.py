@@ -1,0 +1,328 @@
+"""The instructor's grading loop: a folder of submissions in, a grades CSV and feedback HTML out.
+
+``ebm-course grade SUBMISSIONS`` (``make grade SUBMISSIONS=path``) takes
+
+    SUBMISSIONS/<student_id>/<assignment>.ipynb              (or)
+    SUBMISSIONS/<student_id>/<assignment>/<assignment>.ipynb
+
+copies each notebook into nbgrader's ``submitted/<student_id>/<assignment>/`` under the course
+root, makes sure every assignment it grades is generated in the gradebook, and runs nbgrader:
+``autograde`` (per assignment, all its students in one run), ``generate_feedback`` and
+``export``. One student's notebook that cannot be graded at all (unreadable, kernel lost) is
+reported and scores 0 until fixed; it never stops the others. Instructor-only: the student
+edition omits this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from tqdm.auto import tqdm
+
+from .release import ROOT, assignments, tool_env
+
+ERROR = re.compile(r"There was an error processing assignment '(?P<a>[^']+)' for student "
+                   r"'(?P<s>[^']+)'")
+ERROR_PATH = re.compile(r"There was an error processing assignment: (?P<path>\S+)")
+STARTED = re.compile(r"Converting notebook (?P<path>\S+/submitted/\S+)")  # once per student
+
+
+@dataclass
+class GradeReport:
+    """What one grading run did. ``scores[student][assignment] = (code_score, max_code_score)``."""
+
+    students: list[str]
+    assignments: list[str]
+    scores: dict[str, dict[str, tuple[float, float]]]
+    failures: dict[tuple[str, str], str]  # (student, assignment) -> why it could not be graded
+    csv: Path
+    feedback: Path
+    log: Path
+    seconds: float
+    generated: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    manual_cells: int = 0
+
+    def summary(self) -> str:
+        """A plain-text table: one row per student, autograded points per assignment."""
+        width = max([7] + [len(s) for s in self.students])
+        cols = [max(len(a), 9) for a in self.assignments]
+        lines = [f"graded {len(self.students)} student(s) x {len(self.assignments)} "
+                 f"assignment(s) in {self.seconds:.0f} s",
+                 f"{'student':<{width}}  " + "  ".join(f"{a:>{c}}" for a, c in
+                                                    zip(self.assignments, cols)) + "      total"]
+        for student in self.students:
+            cells, got, best = [], 0.0, 0.0
+            for a, c in zip(self.assignments, cols):
+                if (student, a) in self.failures:
+                    cells.append(f"{'FAILED':>{c}}")
+                elif a in self.scores.get(student, {}):
+                    score, max_score = self.scores[student][a]
+                    got, best = got + score, best + max_score
+                    cells.append(f"{_fmt(score) + '/' + _fmt(max_score):>{c}}")
+                else:
+                    cells.append(f"{'-':>{c}}")
+            lines.append(f"{student:<{width}}  " + "  ".join(cells) + f"  {_fmt(got)}/{_fmt(best)}")
+        lines.append("(autograded points; written answers await hand grading: nbgrader formgrade)"
+                     if self.manual_cells else "(autograded points)")
+        for (student, a), why in sorted(self.failures.items()):
+            lines.append(f"could not grade {student}/{a} (0 points until fixed): {why}")
+        for note in self.ignored:
+            lines.append(f"ignored: {note}")
+        if self.generated:
+            lines.append(f"generated in the gradebook first: {', '.join(self.generated)}")
+        lines += [f"grades:   {self.csv}", f"feedback: {self.feedback}/<student>/<assignment>/",
+                  f"log:      {self.log}"]
+        return "\n".join(lines)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def find_submissions(folder: Path,
+                     names: list[str]) -> tuple[dict[str, dict[str, Path]], list[str]]:
+    """``{student: {assignment: notebook}}`` under ``folder``, and what was ignored (and why)."""
+    found: dict[str, dict[str, Path]] = {}
+    ignored = []
+    for student_dir in sorted(p for p in Path(folder).iterdir() if not p.name.startswith(".")):
+        if not student_dir.is_dir():
+            ignored.append(f"{student_dir.name}: not a student folder")
+            continue
+        for name in names:
+            for candidate in (student_dir / f"{name}.ipynb", student_dir / name / f"{name}.ipynb"):
+                if candidate.is_file():
+                    found.setdefault(student_dir.name, {})[name] = candidate
+                    break
+        known = {f"{n}.ipynb" for n in names}
+        for extra in sorted(student_dir.rglob("*.ipynb")):
+            if extra.name not in known and ".ipynb_checkpoints" not in extra.parts:
+                ignored.append(f"{extra.relative_to(folder)}: not an assignment of this course")
+        if student_dir.name not in found:
+            ignored.append(f"{student_dir.name}: no notebook named after an assignment")
+    return found, ignored
+
+
+def _nbgrader(root: Path, *args: str, log=None, on_line=None, env: dict | None = None) -> int:
+    """Run one nbgrader command in ``root``; stream its log to ``log`` and to ``on_line``."""
+    full_env = tool_env()
+    full_env.update(env or {})
+    proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=root, env=full_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:
+        if log is not None:
+            log.write(line)
+        if on_line is not None:
+            on_line(line)
+    return proc.wait()
+
+
+def _source_grade_ids(root: Path, name: str) -> set[str]:
+    nb = nbformat.read(root / "course" / name / f"{name}.ipynb", as_version=4)
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def needs_generation(root: Path, names: list[str]) -> list[str]:
+    """Assignments missing from the gradebook, or whose graded cells changed since generated."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    stale = []
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for name in names:
+            try:
+                notebooks = gb.find_assignment(name).notebooks
+            except MissingEntry:
+                stale.append(name)
+                continue
+            cells = {c.name for nb in notebooks for c in nb.grade_cells}
+            if not notebooks or cells != _source_grade_ids(root, name):
+                stale.append(name)
+    return stale
+
+
+def stage(root: Path, found: dict[str, dict[str, Path]]) -> None:
+    """Copy each notebook to ``submitted/<student>/<assignment>/<assignment>.ipynb``."""
+    for student, notebooks in found.items():
+        for name, path in notebooks.items():
+            target = root / "submitted" / student / name
+            if path.resolve() == (target / f"{name}.ipynb").resolve():
+                continue  # SUBMISSIONS is the course's own submitted/: already in place
+            if target.exists():
+                shutil.rmtree(target)
+            target.mkdir(parents=True)
+            shutil.copy2(path, target / f"{name}.ipynb")
+
+
+def _exclude_others(root: Path, name: str, found: dict[str, dict[str, Path]]) -> list[str]:
+    """nbgrader option leaving out students already in ``submitted/`` but not in this run (an
+    earlier batch, maybe hand-graded since): they are neither re-graded nor re-fed-back."""
+    others = sorted(p.parent.name for p in (root / "submitted").glob(f"*/{name}")
+                    if name not in found.get(p.parent.name, {}))
+    return [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+
+
+def _parse_failures(lines: list[str]) -> dict[tuple[str, str], str]:
+    """(student, assignment) -> the exception nbgrader logged for it."""
+    reasons, failures = {}, {}
+    for i, line in enumerate(lines):
+        m = ERROR_PATH.search(line)
+        if m:
+            parts = Path(m.group("path")).parts
+            key = (parts[-2], parts[-1]) if len(parts) >= 2 else None
+            tail = [ln.strip() for ln in lines[i + 1:i + 80] if ln.strip()]
+            last = next((ln for ln in reversed(_one_record(tail)) if ln), "")
+            if key:
+                reasons[key] = last
+        m = ERROR.search(line)
+        if m:
+            key = (m.group("s"), m.group("a"))
+            failures[key] = reasons.get(key) or "nbgrader could not execute the notebook"
+    return failures
+
+
+def _one_record(lines: list[str]) -> list[str]:
+    """The traceback lines of the next log record (until the record after it starts)."""
+    out = []
+    for j, ln in enumerate(lines):
+        if j > 0 and ln.startswith("[") and "|" in ln.split("]")[0]:
+            break
+        out.append(ln)
+    return out
+
+
+def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
+          names: list[str] | None = None, timeout: int | None = None, feedback: bool = True,
+          progress: bool = True, env: dict | None = None) -> GradeReport:
+    """Autograde every submission under ``submissions``; write the CSV and feedback HTML.
+
+    Args:
+        submissions: folder of ``<student_id>/<assignment>.ipynb`` (or
+            ``<student_id>/<assignment>/<assignment>.ipynb``).
+        course_root: the nbgrader course (holds ``nbgrader_config.py``, ``course/``, the gradebook).
+        out: the grades CSV (default ``<course_root>/grades.csv``); the log goes beside it.
+        names: assignments to grade (default: every one that has submissions).
+        timeout: seconds per notebook cell (default: ``c.Execute.timeout`` of the config, 120).
+        feedback: also run ``nbgrader generate_feedback``.
+        env: extra environment for nbgrader and its kernels (e.g. the limits of
+            :mod:`ebm_course.grading.limits`).
+    """
+    start = time.time()
+    root = Path(course_root).resolve()
+    out = Path(out).resolve() if out else root / "grades.csv"
+    log_path = out.with_suffix(".log")
+    available = assignments(root / "course")
+    wanted = names or available
+    unknown = sorted(set(wanted) - set(available))
+    if unknown:
+        raise ValueError(f"not assignments of the course in {root / 'course'}: {unknown}")
+    found, ignored = find_submissions(Path(submissions), wanted)
+    if not found:
+        raise ValueError(f"no submissions under {submissions}: expected "
+                         "<student_id>/<assignment>.ipynb for one of " + ", ".join(wanted))
+    todo = [a for a in wanted if any(a in nbs for nbs in found.values())]
+    students = sorted(found)
+    failures: dict[tuple[str, str], str] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        generated = needs_generation(root, todo)
+        for name in generated:
+            log.write(f"### nbgrader generate_assignment {name}\n")
+            if _nbgrader(root, "generate_assignment", name, "--force", log=log, env=env):
+                raise RuntimeError(f"nbgrader generate_assignment {name} failed: see {log_path}")
+        stage(root, found)
+        extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
+        total = sum(len(nbs) for nbs in found.values())
+        bar = tqdm(total=total, desc="autograde", unit="notebook", disable=not progress)
+        for name in todo:
+            lines: list[str] = []
+            started = []
+
+            def on_line(line, lines=lines, started=started, name=name):
+                lines.append(line)
+                m = STARTED.search(line)
+                if m:
+                    if started:
+                        bar.update(1)
+                    started.append(m.group("path"))
+                    bar.set_postfix_str(f"{name} {Path(m.group('path')).parts[-3]}")
+
+            log.write(f"### nbgrader autograde {name}\n")
+            _nbgrader(root, "autograde", name, "--create", "--force", *extra,
+                      *_exclude_others(root, name, found), log=log, on_line=on_line, env=env)
+            if started:
+                bar.update(1)
+            failures.update(_parse_failures(lines))
+            n_here = sum(name in nbs for nbs in found.values())
+            bar.update(max(0, n_here - len(started)))  # notebooks nbgrader never reached
+        bar.close()
+        if feedback:
+            for name in todo:
+                log.write(f"### nbgrader generate_feedback {name}\n")
+                _nbgrader(root, "generate_feedback", name, "--force",
+                          *_exclude_others(root, name, found), log=log, env=env)
+        log.write("### nbgrader export\n")
+        if _nbgrader(root, "export", "--to", str(out), log=log, env=env) or not out.exists():
+            raise RuntimeError(f"nbgrader export failed: see {log_path}")
+    scores, manual = _scores(root, students, todo, found)
+    for (student, a) in list(failures):
+        if student not in found or a not in found[student]:
+            failures.pop((student, a))  # an earlier run's student, not ours
+    for student, notebooks in found.items():
+        for a in notebooks:
+            if a not in scores.get(student, {}) and (student, a) not in failures:
+                failures[(student, a)] = f"nbgrader recorded no grade: see {log_path}"
+    return GradeReport(students, todo, scores, failures, out, root / "feedback", log_path,
+                       time.time() - start, generated, ignored, manual)
+
+
+def _scores(root: Path, students: list[str], names: list[str], found) -> tuple[dict, int]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores: dict[str, dict[str, tuple[float, float]]] = {}
+    manual = 0
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        for student in students:
+            for name in names:
+                if name not in found[student]:
+                    continue
+                try:
+                    sub = gb.find_submission(name, student)
+                except MissingEntry:
+                    continue
+                scores.setdefault(student, {})[name] = (sub.code_score, sub.max_code_score)
+                manual += sum(g.needs_manual_grade for nb in sub.notebooks for g in nb.grades)
+    return scores, manual
+
+
+def read_grades(path: Path) -> dict[tuple[str, str], dict]:
+    """The exported CSV as ``{(student_id, assignment): row}``."""
+    with open(path, newline="") as f:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
+
+
+def run(args) -> int:
+    """``ebm-course grade`` (arguments parsed in :mod:`ebm_course.cli`): grade, print a summary."""
+    report = grade(Path(args.submissions), Path(args.course_root or ROOT),
+                   Path(args.out) if args.out else None, args.assignments, args.timeout,
+                   feedback=not args.no_feedback)
+    print(report.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .cli import main as cli_main
+
+    return cli_main(["grade", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

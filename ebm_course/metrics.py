@@ -1,0 +1,282 @@
+"""Sample quality, measured: Inception Score, confident share, classes present, Frechet distance.
+
+Image-generation metrics need a classifier of the data. ImageNet's Inception network knows no
+digits or glyphs, so, as for MNIST GAN papers, the package trains a small CNN once per dataset
+(seeded, about a minute on a CPU, >= 98% MNIST test accuracy) and caches it under
+``<data_root>/checkpoints/``. On generated samples ``x_model`` it gives:
+
+* **Inception Score** ``IS = exp E_x[KL(p(y|x) || p(y))]``, ``p(y)`` the mean prediction: between 1
+  (every sample the same class, or every prediction uniform) and K (confident and balanced).
+* **confident share**: samples recognised with ``max_y p(y|x) > 0.9``; a blob scores low.
+* **classes present**: classes that make at least ``min_share`` of the confident samples.
+* **Frechet distance** (FID, here in this classifier's 128-d penultimate features rather than
+  Inception's): ``|mu_a - mu_b|^2 + tr(C_a + C_b - 2 (C_a C_b)^(1/2))`` against real test images.
+
+Numbers from this classifier compare runs of this course, not papers (their FID uses Inception).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from .config import data_root
+
+ARCH_VERSION = 1  # bump when Classifier changes: the cache key includes it
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    """Training settings of the metric classifier (defaults: MNIST, ~1 min on 2 CPU cores)."""
+
+    width: int = 16          # channels of the first conv; then 2x and 4x
+    n_features: int = 128    # penultimate features, the space of the Frechet distance
+    epochs: int = 3
+    batch_size: int = 128
+    lr: float = 2e-3
+    seed: int = 0
+
+
+class Classifier(nn.Module):
+    """Three conv blocks (conv 3x3, ReLU, max-pool 2), then ``n_features`` ReLU units, K logits.
+
+    Args:
+        in_channels: image channels C.
+        n_classes: number of logits K.
+        width: channels of the first block (then 2x, 4x).
+        n_features: width of the penultimate layer.
+    """
+
+    def __init__(self, in_channels: int = 1, n_classes: int = 10, width: int = 16,
+                 n_features: int = 128) -> None:
+        super().__init__()
+        c1, c2, c3 = width, 2 * width, 4 * width
+        self.body = nn.Sequential(
+            nn.Conv2d(in_channels, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c2, c3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.AdaptiveAvgPool2d(3),  # 28 -> 3, 56 -> 7 -> 3: one head for every image size
+            nn.Flatten(), nn.Linear(9 * c3, n_features), nn.ReLU(),
+        )
+        self.head = nn.Linear(n_features, n_classes)
+        self.kwargs = {"in_channels": in_channels, "n_classes": n_classes, "width": width,
+                       "n_features": n_features}
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features, (B, C, H, W) -> (B, n_features)."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits, (B, C, H, W) -> (B, K)."""
+        return self.head(self.body(x))
+
+
+@torch.no_grad()
+def classify(classifier: nn.Module, x: torch.Tensor,
+             batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class probabilities and penultimate features of images, in batches, on the CPU.
+
+    Args:
+        x: images (N, C, H, W) in [-1, 1].
+    Returns:
+        probs (N, K) and features (N, n_features), float32 on the CPU.
+    """
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    probs, feats = [], []
+    for chunk in x.split(batch_size):
+        f = classifier.features(chunk.to(device).float())
+        probs.append(classifier.head(f).softmax(dim=1).cpu())
+        feats.append(f.cpu())
+    return torch.cat(probs), torch.cat(feats)
+
+
+@torch.no_grad()
+def accuracy(classifier: nn.Module, dataset: TensorDataset) -> float:
+    """Share of ``dataset`` (images, labels) classified correctly."""
+    x, y = dataset.tensors[:2]
+    probs, _ = classify(classifier, x)
+    return float((probs.argmax(1) == y).float().mean())
+
+
+def train_classifier(train_set: TensorDataset, n_classes: int,
+                     config: ClassifierConfig = ClassifierConfig(),
+                     log: Callable[[str], None] | None = print) -> Classifier:
+    """Train a :class:`Classifier` with Adam, seeded (one-cycle learning rate, no augmentation).
+
+    Args:
+        train_set: ``TensorDataset(images (N, C, H, W) in [-1, 1], labels (N,) int64)``.
+        n_classes: K.
+        log: where to report the epoch losses (None: silent).
+    Returns:
+        the trained classifier, in eval mode, on the CPU.
+    """
+    gen = torch.Generator().manual_seed(config.seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(config.seed)
+        net = Classifier(train_set.tensors[0].shape[1], n_classes, config.width, config.n_features)
+    loader = DataLoader(train_set, config.batch_size, shuffle=True, drop_last=True, generator=gen)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, config.lr, total_steps=config.epochs * len(loader))
+    net.train()
+    for epoch in range(config.epochs):
+        total = 0.0
+        for x, y in loader:
+            loss = F.cross_entropy(net(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item()
+        if log:
+            log(f"metric classifier epoch {epoch + 1}/{config.epochs}: loss {total / len(loader):.4f}")
+    return net.eval()
+
+
+def checkpoint_dir(root: str | Path | None = None) -> Path:
+    """``<data_root>/checkpoints``, where trained metric classifiers are cached."""
+    return Path(root or data_root()) / "checkpoints"
+
+
+def cached_classifier(name: str, datasets: Callable[[], tuple[TensorDataset, TensorDataset]],
+                      n_classes: int, config: ClassifierConfig = ClassifierConfig(),
+                      root: str | Path | None = None,
+                      log: Callable[[str], None] | None = print) -> Classifier:
+    """The metric classifier of dataset ``name``: loaded from the cache, else trained and saved.
+
+    The cache file name holds a hash of the architecture version, ``n_classes`` and ``config``,
+    so changing any of them trains a new one instead of loading a stale one.
+
+    Args:
+        name: dataset name, e.g. ``"mnist"``.
+        datasets: returns ``(train_set, test_set)``; only called when training.
+        root: data root (default ``EBM_COURSE_DATA`` / ``data/``).
+    Returns:
+        the classifier (eval mode, CPU) with ``test_accuracy`` (float) and ``cache_path`` set.
+    """
+    key = json.dumps({"arch": ARCH_VERSION, "n_classes": n_classes, **asdict(config)}, sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+    path = checkpoint_dir(root) / f"metric_classifier_{name}_{digest}.pt"
+    if path.exists():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        net = Classifier(**saved["kwargs"])
+        net.load_state_dict(saved["state_dict"])
+        net.eval()
+        test_accuracy = float(saved["test_accuracy"])
+    else:
+        train_set, test_set = datasets()
+        net = train_classifier(train_set, n_classes, config, log)
+        test_accuracy = accuracy(net, test_set)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"kwargs": net.kwargs, "state_dict": net.state_dict(),
+                    "test_accuracy": test_accuracy, "config": asdict(config)}, tmp)
+        tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+        if log:
+            log(f"metric classifier {name}: test accuracy {test_accuracy:.4f}, saved to {path}")
+    net.test_accuracy, net.cache_path = test_accuracy, path
+    return net
+
+
+def mnist_classifier(root: str | Path | None = None, config: ClassifierConfig = ClassifierConfig(),
+                     log: Callable[[str], None] | None = print) -> Classifier:
+    """The cached MNIST metric classifier (trained on the 60,000 training images)."""
+    from .data import load_mnist_family
+
+    def datasets():
+        return load_mnist_family("MNIST", True, root), load_mnist_family("MNIST", False, root)
+
+    return cached_classifier("mnist", datasets, 10, config, root, log)
+
+
+def glyph_classifier(glyphs, config: ClassifierConfig = ClassifierConfig(epochs=4),
+                     root: str | Path | None = None,
+                     log: Callable[[str], None] | None = print) -> Classifier:
+    """The cached metric classifier of a :class:`ebm_course.glyphs.GlyphSet` (train split).
+
+    The cache name includes the set's size and source, so a real glyph folder and the synthetic
+    set never share a classifier.
+    """
+    tag = hashlib.sha1(f"{glyphs.source}|{len(glyphs.images)}".encode()).hexdigest()[:6]
+    return cached_classifier(f"glyphs_{tag}", lambda: (glyphs.dataset("train"), glyphs.dataset("test")),
+                             len(glyphs.classes), config, root, log)
+
+
+def inception_score(probs: torch.Tensor) -> float:
+    """``exp(mean_x KL(p(y|x) || p(y)))`` with ``p(y)`` the mean of the rows.
+
+    Args:
+        probs: class probabilities p(y|x), (N, K), rows summing to 1.
+    Returns:
+        IS in [1, K].
+    """
+    p = probs.double().clamp_min(1e-12)
+    p_y = p.mean(dim=0, keepdim=True)
+    kl = (p * (p.log() - p_y.log())).sum(dim=1)
+    return float(kl.mean().exp())
+
+
+def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
+    """Frechet distance of two Gaussians fitted to feature sets.
+
+    ``|mu_a - mu_b|^2 + tr(C_a) + tr(C_b) - 2 tr((C_a^(1/2) C_b C_a^(1/2))^(1/2))``; the last
+    trace equals ``tr((C_a C_b)^(1/2))`` and, written with symmetric matrices, needs only
+    ``eigh`` (no complex ``sqrtm``).
+
+    Args:
+        feats_a, feats_b: (N_a, D) and (N_b, D) features.
+    Returns:
+        the distance, >= 0 (float64 arithmetic).
+    """
+    a, b = feats_a.double().cpu().numpy(), feats_b.double().cpu().numpy()
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    w, v = np.linalg.eigh(cov_a)
+    sqrt_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
+    tr_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
+    fd = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_sqrt
+    return float(max(fd, 0.0))
+
+
+def sample_quality(classifier: nn.Module, x_model: torch.Tensor,
+                   x_real: torch.Tensor | None = None, threshold: float = 0.9,
+                   min_share: float = 0.01) -> dict:
+    """All of this module's numbers for one set of generated images.
+
+    Args:
+        classifier: a :class:`Classifier` (e.g. :func:`mnist_classifier`).
+        x_model: generated images, (N, C, H, W) in [-1, 1].
+        x_real: real (test) images for the Frechet distance, (M, C, H, W); None: skip it.
+        threshold: a sample is *confident* when its top class probability exceeds this.
+        min_share: a class is *present* when it makes at least this share of the confident
+            samples (a stray sample or two does not count as a class).
+    Returns:
+        dict: ``inception_score``, ``confident_share``, ``classes_present``, ``class_counts``
+        (confident samples per class, a list of K ints), ``n_samples`` and, with ``x_real``,
+        ``frechet_distance``.
+    """
+    probs, feats = classify(classifier, x_model)
+    top, label = probs.max(dim=1)
+    confident = top > threshold
+    counts = torch.bincount(label[confident], minlength=probs.shape[1])
+    n_conf = int(confident.sum())
+    present = int((counts >= max(1, math.ceil(min_share * n_conf))).sum()) if n_conf else 0
+    out = {"inception_score": inception_score(probs),
+           "confident_share": n_conf / len(x_model),
+           "classes_present": present,
+           "class_counts": counts.tolist(),
+           "n_samples": len(x_model)}
+    if x_real is not None:
+        out["frechet_distance"] = frechet_distance(feats, classify(classifier, x_real)[1])
+    return out

@@ -1,0 +1,78 @@
+"""Export / load of trained networks (notebook 4 -> notebook 5), in both package editions."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from ebm_course import export, jem, ood
+from ebm_course.release import student_package
+
+
+def test_export_round_trip_keeps_logits_gradients_and_meta(tmp_path):
+    torch.manual_seed(0)
+    net = jem.make_net(jem.jem_config("grade"))
+    path = export.export_net(net, tmp_path / "n.pt2", {"test_accuracy": 0.5})
+    back = export.load_exported(path)
+    assert back.meta == {"in_channels": 1, "image_size": 56, "test_accuracy": 0.5}
+    x = torch.rand(5, 1, 56, 56) * 2 - 1  # another batch size than the export's example
+    assert torch.allclose(back.get_logits(x), net.get_logits(x), atol=1e-5)
+    back.eval()  # an exported program refuses eval() itself
+    got = ood.batched_scores(ood.grad_norm_score, back, x)
+    want = ood.batched_scores(ood.grad_norm_score, net, x)
+    assert got.shape == (5,) and torch.allclose(torch.tensor(got), torch.tensor(want), atol=1e-5)
+
+
+def test_load_or_train_prefers_a_matching_export(tmp_path, monkeypatch):
+    monkeypatch.setenv("EBM_COURSE_DATA", str(tmp_path))
+    cfg = jem.jem_config("grade")
+    net = jem.make_net(cfg)
+    from dataclasses import asdict
+
+    export.export_net(net, export.export_path("04_glyph_jem", "grade"), {"config": asdict(cfg)})
+    loaded, how = jem.load_or_train("04_glyph_jem", cfg, "grade", glyphs=None)
+    assert isinstance(loaded, export.ExportedNet) and "loaded" in how
+    assert jem.reference_available()
+
+
+# What a student runs: the release's package (stubbed graded bodies) alone, the instructor's
+# editable install hidden (as in test_release's student-install test).
+_STUDENT = """\
+import sys
+sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower()
+                    and 'editable' not in getattr(f, '__module__', '').lower()]
+import torch
+import ebm_course
+from ebm_course import jem, ood
+assert ebm_course.__file__.startswith({site!r}), ebm_course.__file__
+assert not jem.reference_available()
+net, how = jem.load_or_train("04_glyph_jem", jem.jem_config("quick"), "quick", None)
+print(how)
+x = torch.rand(3, 1, 56, 56) * 2 - 1
+score = lambda net, x: net.get_logits(x).logsumexp(1)
+print(ood.batched_scores(score, net, x).shape)
+try:
+    jem.load_or_train("05_classifier", jem.jem_config("quick"), "quick", None)
+except FileNotFoundError as err:
+    print("missing:", err)
+"""
+
+
+def test_student_edition_loads_an_export_and_says_run_04_first(tmp_path):
+    site = tmp_path / "site"
+    student_package(site)
+    data = tmp_path / "data"
+    net = jem.make_net(jem.jem_config("grade"))  # the student's own net, in notebook 4
+    export.export_net(net, data / "checkpoints" / "04_glyph_jem-grade.pt2", {"config": {}})
+    out = subprocess.run([sys.executable, "-c", _STUDENT.format(site=str(site))], cwd=tmp_path,
+                         capture_output=True, text=True,
+                         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin",
+                              "EBM_COURSE_DATA": str(data), "HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert "04_glyph_jem-grade.pt2" in lines[0] and "differ" in lines[0], lines
+    assert lines[1] == "(3,)"
+    assert lines[2].startswith("missing:") and "run assignment 4" in lines[2], lines

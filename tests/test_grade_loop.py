@@ -1,0 +1,309 @@
+"""The instructor loop end to end (``ebm-course grade``), hostile submissions, feedback integrity.
+
+Two grading runs, each shared by the tests below it:
+
+* ``loop``: three students on all five assignments (the reference, the blank release, the
+  reference with one solution cell broken) in the scratch course of ``course_copy``.
+* ``hostile``: four hostile students of ``01_theory`` (the cheapest notebook) in a fresh course
+  with no gradebook yet, so the loop must generate the assignment first. The cases are spread over
+  the exercises so that each student also has untouched exercises that must keep full marks.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ebm_course.grade_loop import find_submissions, read_grades
+
+from .conftest import ASSIGNMENTS, ROOT, run
+
+GRADING = ROOT / "ebm_course" / "grading"
+SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _break_last_solution(nb):
+    """The reference with the body of its last solution cell replaced by a wrong one."""
+    cell = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+            and c.cell_type == "code"][-1]
+    cell.source = SOLUTION.sub(lambda m: m["indent"] + 'raise RuntimeError("seeded bug")',
+                               cell.source)
+    return cell.metadata["nbgrader"]["grade_id"]
+
+
+def _grade(args, root, env=None):
+    proc = run([sys.executable, "-m", "ebm_course.cli", "grade", *args, "--course-root", str(root)],
+               cwd=root, timeout=900, env=env)
+    return proc.stdout + proc.stderr
+
+
+def _gradebook(root):
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{root / 'gradebook.db'}")
+
+
+# ------------------------------------------------------------------ the loop on all five
+
+
+@pytest.fixture(scope="module")
+def loop(course_copy, tmp_path_factory):
+    subs = tmp_path_factory.mktemp("loop_submissions")
+    broken = {}
+    for name in ASSIGNMENTS:
+        reference = course_copy / "course" / name / f"{name}.ipynb"
+        (subs / "ref").mkdir(exist_ok=True)
+        shutil.copy(reference, subs / "ref" / f"{name}.ipynb")  # flat layout
+        (subs / "blank" / name).mkdir(parents=True)  # nested layout
+        shutil.copy(course_copy / "release" / name / f"{name}.ipynb", subs / "blank" / name)
+        nb = nbformat.read(reference, as_version=4)
+        broken[name] = _break_last_solution(nb)
+        (subs / "partly").mkdir(exist_ok=True)
+        nbformat.write(nb, subs / "partly" / f"{name}.ipynb")
+    out = course_copy / "loop" / "grades.csv"
+    summary = _grade([str(subs), "--out", str(out)], course_copy)
+    return {"root": course_copy, "csv": out, "summary": summary, "broken": broken}
+
+
+@pytest.mark.slow
+def test_loop_grades_every_student_and_assignment(loop):
+    grades = read_grades(loop["csv"])
+    with _gradebook(loop["root"]) as gb:
+        for name in ASSIGNMENTS:
+            max_code = gb.find_submission(name, "ref").max_code_score
+            ref, blank, partly = (float(grades[(s, name)]["score"])
+                                  for s in ("ref", "blank", "partly"))
+            assert max_code > 0
+            assert ref == max_code, f"{name}: reference {ref} / {max_code}"
+            assert blank == 0, f"{name}: blank release earned {blank}"
+            assert 0 < partly < max_code, (
+                f"{name}: with {loop['broken'][name]} broken expected 0 < score < {max_code}, "
+                f"got {partly}")
+    for student in ("ref", "blank", "partly"):
+        for name in ASSIGNMENTS:
+            assert (loop["root"] / "feedback" / student / name / f"{name}.html").is_file()
+    summary = loop["summary"]
+    assert "graded 3 student(s) x 5 assignment(s)" in summary and "FAILED" not in summary, summary
+
+
+# ------------------------------------------------------------------ hostile submissions
+
+HOSTILE_ENV = {"EBM_COURSE_CHECK_TIMEOUT_S": "3", "EBM_COURSE_CHECK_MEMORY_MB": "256",
+               "EBM_COURSE_GRADE_MEMORY_MB": "2500"}
+CELL_TIMEOUT = 15  # s per cell in this run (the course's default is 120)
+
+HOG = ("    hog = []\n"
+       "    while True:\n"
+       "        hog.append(torch.ones(2 ** 25))  # 128 MiB more each time\n")
+
+
+def _define(cell, signature, body):
+    cell.source = f"def {signature}:\n{body}"
+
+
+GLP = "grid_log_partition(energy_fn, box, n_grid, dim=2)"
+CDG = "cd_gradient(energy_fn, params, x_data, x_model)"
+ULA = "ula_chain(energy_fn, x, n_steps, step_size, generator=None)"
+TV = "histogram_tv(samples, energy_fn, box, n_bins)"
+GMM = "gmm_energy(x, means, stds, weights)"
+
+# student -> {test cell: expected points}; the notebooks are built in ``hostile`` below.
+EXPECTED = {
+    "errors": {"gmm_energy_tests": 2, "grid_log_partition_tests": 0, "cd_gradient_tests": 0,
+               "ula_chain_tests": 0, "histogram_tv_tests": 2},
+    "limits": {"gmm_energy_tests": 2, "grid_log_partition_tests": 0, "cd_gradient_tests": 0,
+               "ula_chain_tests": 0, "histogram_tv_tests": 0},
+    "tampered": {"gmm_energy_tests": 0, "grid_log_partition_tests": 3, "cd_gradient_tests": 0,
+                 "ula_chain_tests": 0, "histogram_tv_tests": 2},
+}
+
+
+def _hostile_notebooks(reference: Path, folder: Path) -> None:
+    def load():
+        return nbformat.read(reference, as_version=4)
+
+    # Raises, NaN, wrong shape; gmm_energy and histogram_tv untouched.
+    nb = load()
+    _define(_cell(nb, "grid_log_partition"), GLP, "    return torch.tensor(float('nan'))\n")
+    _define(_cell(nb, "cd_gradient"), CDG, "    raise RuntimeError('student bug')\n")
+    _define(_cell(nb, "ula_chain"), ULA, "    return x[:, :1].clone()\n")
+    nbformat.write(nb, folder / "errors" / "01_theory.ipynb")
+
+    # Hogs and hangs, in the visible tests (the kernel's memory cap, nbgrader's cell timeout) and
+    # only on hidden cases (the check's own memory and time limits). A function that never
+    # returns costs one cell timeout per cell calling it, so this one hangs only on the visible
+    # test's input: one timeout.
+    nb = load()
+    _define(_cell(nb, "grid_log_partition"), GLP, HOG)
+    _define(_cell(nb, "cd_gradient"), CDG,
+            "    from ebm_course import toy_train\n"
+            "    while len(x_data) == 2:  # the visible test's input\n"
+            "        pass\n"
+            "    return toy_train.cd_gradient(energy_fn, params, x_data, x_model)\n")
+    _define(_cell(nb, "ula_chain"), ULA,
+            "    while x.shape[0] == 4000:  # a hidden case's input\n"
+            "        pass\n"
+            "    return toy.ula_chain(energy_fn, x, n_steps, step_size, generator)\n")
+    _define(_cell(nb, "histogram_tv"), TV,
+            "    if n_bins == 30:  # a hidden case's input\n"
+            "        hog = []\n"
+            "        while True:\n"
+            "            hog.append(torch.ones(2 ** 24))\n"
+            "    return toy.histogram_tv(samples, energy_fn, box, n_bins)\n")
+    nbformat.write(nb, folder / "limits" / "01_theory.ipynb")
+
+    # Tampering: another kernel, an edited and two deleted locked test cells, wrong dtype,
+    # a syntax error, a meta-device tensor.
+    nb = load()
+    nb.metadata["kernelspec"] = {"name": "conda-env-old-py", "display_name": "Old kernel",
+                                 "language": "python"}
+    _define(_cell(nb, "gmm_energy"), GMM,
+            "    return toy.gmm_energy(x, means, stds, weights).double()\n")
+    _cell(nb, "gmm_energy_tests").source = '"""Edited by the student."""\nprint("all good")'
+    _cell(nb, "cd_gradient").source = f"def {CDG}:\n    return [("
+    _define(_cell(nb, "ula_chain"), ULA, "    return torch.empty(x.shape, device='meta')\n")
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                not in ("grid_log_partition_tests", "histogram_tv_tests")]
+    nbformat.write(nb, folder / "tampered" / "01_theory.ipynb")
+
+    # Not a notebook at all: nbgrader cannot grade it; nobody else may suffer.
+    (folder / "corrupt" / "01_theory.ipynb").write_text("{ this is not json")
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile_course")
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "course" / "01_theory", root / "course" / "01_theory")
+    subs = tmp_path_factory.mktemp("hostile_submissions")
+    for student in (*EXPECTED, "corrupt"):
+        (subs / student).mkdir()
+    _hostile_notebooks(root / "course" / "01_theory" / "01_theory.ipynb", subs)
+    summary = _grade([str(subs), "--timeout", str(CELL_TIMEOUT)], root, HOSTILE_ENV)
+    return {"root": root, "summary": summary}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", sorted(EXPECTED))
+def test_hostile_submission_costs_only_the_affected_tests(hostile, student):
+    with _gradebook(hostile["root"]) as gb:
+        grades = gb.find_submission_notebook("01_theory", "01_theory", student).grades
+        got = {g.name: g.score for g in grades if g.name.endswith("_tests")}
+    assert got == EXPECTED[student], got
+
+
+@pytest.mark.slow
+def test_hostile_run_reports_the_unreadable_notebook_and_generated_first(hostile):
+    summary = hostile["summary"]
+    assert "could not grade corrupt/01_theory" in summary, summary
+    assert "generated in the gradebook first: 01_theory" in summary, summary
+    grades = read_grades(hostile["root"] / "grades.csv")
+    assert float(grades[("corrupt", "01_theory")]["score"]) == 0
+    assert float(grades[("errors", "01_theory")]["score"]) == 4  # the others were graded
+
+
+@pytest.mark.slow
+def test_hostile_feedback_says_what_was_expected(hostile):
+    feedback = _text(hostile["root"] / "feedback" / "limits" / "01_theory" / "01_theory.html")
+    assert "did not finish within 3 s on a hidden case" in feedback  # ula_chain, hidden only
+    assert "more than the 256 MiB of memory a hidden case allows" in feedback  # histogram_tv
+    assert "can't allocate memory" in feedback  # the visible hog hit the kernel's cap
+    assert "CellTimeoutError" in feedback or "KeyboardInterrupt" in feedback  # the visible hang
+    tampered = _text(hostile["root"] / "feedback" / "tampered" / "01_theory" / "01_theory.html")
+    assert "SyntaxError" in tampered and "was missing from the submission" in tampered
+
+
+# ------------------------------------------------------------------ integrity of the feedback
+
+
+def _text(path: Path) -> str:
+    """The visible text of an HTML page (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def _case_lines() -> set[str]:
+    """Code lines of the modules that hold hidden cases (docstrings and message strings aside:
+    messages are meant to be read; lines that the notebooks or the package, whose frames
+    tracebacks show, contain as well aside)."""
+    public = [*(ROOT / "course" / "src").glob("*.py"), *(ROOT / "ebm_course").glob("*.py")]
+    in_notebooks = {line.strip() for src in public for line in src.read_text().splitlines()}
+    lines = set()
+    for path in GRADING.glob("*.py"):
+        if path.name in ("__init__.py", "common.py", "limits.py"):
+            continue
+        for line in path.read_text().splitlines():
+            code = line.strip()
+            if (len(code) >= 20 and not code.startswith(('"', "f\"", "'", "#", "(", ")"))
+                    and not code.endswith('"""')):
+                lines.add(code)
+    return lines - in_notebooks
+
+
+@pytest.mark.slow
+def test_feedback_shows_the_check_call_but_no_hidden_case(hostile, loop):
+    lines = _case_lines()
+    assert len(lines) > 100
+    pages = sorted((hostile["root"] / "feedback").rglob("*.html"))
+    pages += sorted((loop["root"] / "feedback").rglob("*.html"))
+    assert len(pages) >= 3 + 3 * len(ASSIGNMENTS)
+    for page in pages:
+        text = _text(page)
+        leaked = [line for line in lines if line in text]
+        assert not leaked, f"{page}: hidden-check source in the feedback: {leaked[:3]}"
+    assert "grading_theory.check_ula_chain(ula_chain)" in _text(
+        hostile["root"] / "feedback" / "limits" / "01_theory" / "01_theory.html")
+
+
+# ------------------------------------------------------------------ fast: layout, CLI wiring
+
+
+def test_find_submissions_accepts_both_layouts(tmp_path):
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "01_theory.ipynb").write_text("{}")
+    (tmp_path / "bob" / "02_toy_densities").mkdir(parents=True)
+    (tmp_path / "bob" / "02_toy_densities" / "02_toy_densities.ipynb").write_text("{}")
+    (tmp_path / "bob" / "scratch.ipynb").write_text("{}")
+    (tmp_path / "carl").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    found, ignored = find_submissions(tmp_path, ASSIGNMENTS)
+    assert set(found) == {"ann", "bob"}
+    assert set(found["ann"]) == {"01_theory"} and set(found["bob"]) == {"02_toy_densities"}
+    assert any("scratch.ipynb" in i for i in ignored) and any(i.startswith("carl") for i in ignored)
+    assert any(i.startswith("notes.txt") for i in ignored)
+
+
+def test_staging_from_the_courses_own_submitted_folder_keeps_the_notebooks(tmp_path):
+    from ebm_course.grade_loop import _exclude_others, stage
+
+    notebook = tmp_path / "submitted" / "ann" / "01_theory" / "01_theory.ipynb"
+    notebook.parent.mkdir(parents=True)
+    notebook.write_text("{}")
+    found, _ = find_submissions(tmp_path / "submitted", ASSIGNMENTS)
+    stage(tmp_path, found)
+    assert notebook.read_text() == "{}"
+    other = tmp_path / "elsewhere"
+    stage(other, found)
+    assert (other / "submitted" / "ann" / "01_theory" / "01_theory.ipynb").read_text() == "{}"
+    # An earlier batch's student stays out of this run's autograde and feedback.
+    (other / "submitted" / "zoe" / "01_theory").mkdir(parents=True)
+    assert _exclude_others(other, "01_theory", found) == [
+        "--CourseDirectory.student_id_exclude=zoe"]
+    assert _exclude_others(other, "02_toy_densities", found) == []
+
+
+def test_grade_command_is_wired():
+    out = subprocess.run([sys.executable, "-m", "ebm_course.cli", "grade", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--course-root" in out and "--out" in out and "--timeout" in out
+    assert "grade:" in (ROOT / "Makefile").read_text()

@@ -1,0 +1,130 @@
+"""The hidden checks discriminate: seeded bugs fail, other correct implementations pass, and a
+hostile implementation (raises, hangs, hogs memory, returns garbage) fails with one clean message.
+
+In-process and fast: the check functions are called directly, no nbgrader. The implementations
+live in ``tests/submissions/`` (``bugs.py``, ``alt_correct.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+import torch
+
+import ebm_course.grading as grading_pkg
+from ebm_course import toy
+from ebm_course.grading import theory
+from ebm_course.grading.common import CheckFailed
+from ebm_course.grading.limits import limited
+
+from .submissions.alt_correct import ALT_CORRECT
+from .submissions.bugs import BUGS
+
+CASE_MODULES = ("glyph_jem", "mnist_ebm", "ood", "theory", "toy")  # modules holding hidden cases
+
+
+def _id(pair):
+    check, impl = pair
+    return f"{check.__module__.rsplit('.', 1)[-1]}.{check.__name__[6:]}-{impl.__name__}"
+
+
+@pytest.mark.parametrize("check, bug", BUGS, ids=[_id(p) for p in BUGS])
+def test_seeded_bug_fails_its_check(check, bug):
+    torch.manual_seed(0)
+    with pytest.raises(AssertionError):
+        check(bug)
+
+
+@pytest.mark.parametrize("check, impl", ALT_CORRECT, ids=[_id(p) for p in ALT_CORRECT])
+def test_other_correct_implementation_passes(check, impl):
+    torch.manual_seed(0)
+    check(impl)
+
+
+def test_the_library_covers_every_assignment():
+    assert len(BUGS) >= 25 and len(ALT_CORRECT) >= 8
+    for library in (BUGS, ALT_CORRECT):
+        modules = {check.__module__.rsplit(".", 1)[-1] for check, _ in library}
+        assert modules == set(CASE_MODULES), modules
+
+
+def test_every_check_is_guarded():
+    names = [m.name for m in pkgutil.iter_modules(grading_pkg.__path__)]
+    assert set(CASE_MODULES) <= set(names)
+    for name in CASE_MODULES:
+        module = importlib.import_module(f"ebm_course.grading.{name}")
+        checks = [v for k, v in vars(module).items() if k.startswith("check_") and callable(v)]
+        assert checks, name
+        for check in checks:
+            assert getattr(check, "guarded", False), (
+                f"{name}.{check.__name__} is not guarded: end the module with "
+                "guard_checks(globals())")
+
+
+# ---- hostile implementations of one exercise: each fails with a message saying what was expected
+
+def _raises(x, means, stds, weights):
+    raise ValueError("student bug")
+
+
+def _hangs(x, means, stds, weights):
+    while True:
+        pass
+
+
+def _swallows_and_hangs(x, means, stds, weights):
+    while True:
+        try:
+            while True:
+                pass
+        except Exception:  # a student's catch-all must not swallow the time limit
+            pass
+
+
+def _hogs(x, means, stds, weights):
+    hog = []
+    while True:
+        hog.append(torch.ones(2 ** 24))  # 64 MiB each, until the cap stops it
+
+
+HOSTILE = {
+    "raises": (_raises, "raised ValueError: student bug"),
+    "hangs": (_hangs, "did not finish within 1 s"),
+    "swallows": (_swallows_and_hangs, "did not finish within 1 s"),
+    "hogs": (_hogs, "more than the 256 MiB"),
+    "nan": (lambda x, m, s, w: torch.full((len(x),), float("nan")), "NaN or inf"),
+    "inf": (lambda x, m, s, w: torch.full((len(x),), float("inf")), "NaN or inf"),
+    "shape": (lambda x, m, s, w: toy.gmm_energy(x, m, s, w)[:, None], "expected shape"),
+    "dtype": (lambda x, m, s, w: toy.gmm_energy(x, m, s, w).double(),
+              "expected dtype torch.float32"),
+    "meta": (lambda x, m, s, w: torch.empty(len(x), device="meta"), "'meta' device"),
+    "none": (lambda x, m, s, w: None, "expected a torch.Tensor, got NoneType"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_implementation_fails_cleanly(case, monkeypatch):
+    monkeypatch.setenv("EBM_COURSE_CHECK_TIMEOUT_S", "1")
+    monkeypatch.setenv("EBM_COURSE_CHECK_MEMORY_MB", "256")
+    impl, message = HOSTILE[case]
+    with pytest.raises(CheckFailed) as info:
+        theory.check_gmm_energy(impl)
+    assert message in str(info.value), str(info.value)
+    # Raised afresh: no chained exception drags the check's frames (and cases) into a traceback.
+    assert info.value.__context__ is None and info.value.__cause__ is None
+    theory.check_gmm_energy(toy.gmm_energy)  # the limits are lifted afterwards
+
+
+def test_limited_restores_an_outer_timer_and_the_memory_limit():
+    import resource
+    import signal
+
+    before = resource.getrlimit(resource.RLIMIT_DATA)
+    outer_left, _ = signal.getitimer(signal.ITIMER_REAL)  # pytest-timeout's, if any
+    with limited(5, 128):
+        assert resource.getrlimit(resource.RLIMIT_DATA)[0] != resource.RLIM_INFINITY
+    assert resource.getrlimit(resource.RLIMIT_DATA) == before
+    left, _ = signal.getitimer(signal.ITIMER_REAL)
+    assert (left > 0) == (outer_left > 0) and left <= max(outer_left, 0)
