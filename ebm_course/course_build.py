@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,32 +28,84 @@ from .results import results_dir
 def execute_notebook(source: Path, target: Path, timeout: int = 3600) -> float:
     """Execute ``source`` with cwd = its target folder and save it (outputs kept) at ``target``.
 
+    A progress bar counts the code cells as they finish.
+
     Returns:
         wall time in seconds. Raises ``CellExecutionError`` after saving a failed notebook.
     """
     nb = nbformat.read(source, as_version=4)
     target.parent.mkdir(parents=True, exist_ok=True)
+    n_code = sum(cell.cell_type == "code" for cell in nb.cells)
+    bar = tqdm(total=n_code, desc=f"  {source.stem}", unit="cell", leave=False)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(target.parent)}})
+                            resources={"metadata": {"path": str(target.parent)}},
+                            on_cell_executed=lambda **_: bar.update(1))
     start = time.perf_counter()
     try:
         client.execute()
     finally:
+        bar.close()
         nbformat.write(nb, target)
     return time.perf_counter() - start
 
 
-def results_table(results: Path) -> str:
-    """A markdown table of every number in ``results/*.json``."""
-    rows = ["| assignment | metric | value |", "|---|---|---|"]
+def _flatten(value, path=()) -> dict[tuple, object]:
+    """Leaves of nested dicts keyed by their path."""
+    if isinstance(value, dict):
+        out = {}
+        for key, sub in value.items():
+            out.update(_flatten(sub, (*path, str(key))))
+        return out
+    return {path: value}
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _nested_table(name: str, value: dict) -> list[str]:
+    """A dict of numbers as a table: rows = the path to a leaf's parent, columns = leaf keys."""
+    leaves = _flatten(value)
+    depths = {len(path) for path in leaves}
+    if len(depths) != 1 or depths == {1}:
+        return [f"| {name} / {' / '.join(path)} | {_fmt(v)} |" for path, v in leaves.items()]
+    columns = sorted({path[-1] for path in leaves})
+    rows: dict[tuple, dict] = {}
+    for path, v in leaves.items():
+        rows.setdefault(path[:-1], {})[path[-1]] = v
+    lines = ["", f"**{name}**", "", "| " + " | ".join(["", *columns]) + " |",
+             "|" + "---|" * (len(columns) + 1)]
+    for row, cells in rows.items():
+        lines.append("| " + " | ".join([" / ".join(row), *(_fmt(cells.get(c, "")) for c in columns)])
+                     + " |")
+    return lines + [""]
+
+
+def results_report(results: Path, profile: str) -> str:
+    """The markdown report of ``results/``: times, every metric of every notebook, figures."""
+    out = [f"# Results ({profile} profile)", "",
+           "Written by `make course` from `results/*.json`; figures are the notebooks' own.", ""]
     for path in sorted(results.glob("*.json")):
-        for key, value in sorted(json.loads(path.read_text()).items()):
-            if isinstance(value, float):
-                value = f"{value:.4g}"
-            if isinstance(value, (dict, list)):
-                value = json.dumps(value)
-            rows.append(f"| {path.stem} | {key} | {value} |")
-    return "\n".join(rows) + "\n"
+        data = json.loads(path.read_text())
+        out += [f"## {path.stem}", "", "| metric | value |", "|---|---|"]
+        tables, details = [], []
+        for key, value in sorted(data.items()):
+            if key == "config" or key.endswith("_config"):
+                details += [f"<details><summary>{key}</summary>", "", "```json",
+                            json.dumps(value, indent=1, sort_keys=True), "```", "", "</details>"]
+            elif isinstance(value, dict):
+                rows = _nested_table(key, value)
+                (tables if rows and rows[0] == "" else out).extend(rows)
+            else:
+                out.append(f"| {key} | {_fmt(value)} |")
+        out += tables + details + [""]
+        figures = sorted(results.glob(f"{path.stem}*.png"))
+        out += [f"![{fig.stem}]({fig.name})" for fig in figures] + ([""] if figures else [])
+    return "\n".join(out) + "\n"
 
 
 def build_course(names: list[str] | None = None) -> int:
@@ -73,15 +126,22 @@ def build_course(names: list[str] | None = None) -> int:
         except CellExecutionError as err:
             failed.append(name)
             tqdm.write(f"  {name} FAILED (saved with the error at {target}):\n{str(err)[-2000:]}")
+    if set(names) == set(assignments()):  # the whole job also measures the sampler
+        tqdm.write("running benchmarks/sampler_speed.py ...")
+        bench = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sampler_speed.py")],
+                               cwd=ROOT, capture_output=True, text=True)
+        tqdm.write(bench.stdout[-1500:] if bench.returncode == 0 else
+                   f"  benchmark FAILED:\n{bench.stderr[-2000:]}")
+        failed += [] if bench.returncode == 0 else ["benchmarks/sampler_speed.py"]
     build_release()
     timing_file = results / "course_timings.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
     previous.update({"profile": profile, **{f"seconds_{k}": v for k, v in timings.items()}})
     timing_file.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
-    table = results_table(results)
-    (results / "README.md").write_text(f"# Results ({profile} profile)\n\n{table}")
-    print(table)
+    report = results_report(results, profile)
+    (results / "README.md").write_text(report)
+    print(report)
     if failed:
-        print(f"failed notebooks: {', '.join(failed)}", file=sys.stderr)
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
