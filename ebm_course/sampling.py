@@ -175,6 +175,27 @@ def sgld_chain_(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: f
     ### END SOLUTION
 
 
+def write_slots(buffer: torch.Tensor, slots: torch.Tensor, values: torch.Tensor) -> None:
+    """``buffer[slots] = values``, the same every run even when a slot repeats (the last wins).
+
+    Chains draw their buffer slots with replacement, so two chains of one batch can share a
+    slot. A plain indexed write with repeated indices is racy on CPU and GPU: which chain lands
+    in the slot may change between identical runs, and with it every number after. Here the
+    chain listed last keeps the slot.
+
+    Args:
+        buffer: (N, *sample_shape), written in place.
+        slots: (B,) int64 slot of each row of ``values`` (any device).
+        values: (B, *sample_shape).
+    """
+    slots = slots.to(buffer.device)
+    order = torch.arange(len(slots), device=buffer.device)
+    last = torch.full((len(buffer),), -1, dtype=torch.long, device=buffer.device)
+    last.scatter_reduce_(0, slots, order, reduce="amax")  # max is order-free: deterministic
+    keep = last[slots] == order
+    buffer[slots[keep]] = values[keep].to(buffer.device, buffer.dtype)
+
+
 class MCMCSampler:
     """SGLD with a replay buffer of persistent chains (Du & Mordatch 2019; JEM).
 
@@ -269,8 +290,8 @@ class MCMCSampler:
         n_append = min(len(x_model), self.buffer_size - self.n_filled)
         self.buffer[self.n_filled:self.n_filled + n_append] = x_model[:n_append]
         self.n_filled += n_append
-        if n_append < len(x_model):
-            self.buffer[idx[n_append:].to(self.buffer.device)] = x_model[n_append:]
+        if n_append < len(x_model):  # full: overwrite the slots the chains came from
+            write_slots(self.buffer, idx[n_append:], x_model[n_append:])
         ### END SOLUTION
 
     def sample(self, net: nn.Module, batch_size: int, y: torch.Tensor | None = None,

@@ -7,7 +7,7 @@ import torch
 
 from ebm_course.models import CNNEnergy
 from ebm_course.sampling import (MCMCSampler, inpaint, langevin_chain, langevin_step,
-                                 resolve_precision, sgld_chain_)
+                                 resolve_precision, sgld_chain_, write_slots)
 
 MU = torch.tensor([1.0, -2.0])
 SIGMA = torch.tensor([0.5, 1.5])
@@ -110,6 +110,31 @@ def test_sampler_is_reproducible_and_checkpointable():
     s2.load_state_dict(s1.state_dict())
     assert s2.n_filled == s1.n_filled and torch.equal(s2.buffer, s1.buffer)
     assert torch.equal(s2._init_chains(4)[1], s1._init_chains(4)[1])
+
+
+def test_write_slots_keeps_the_last_chain_of_a_repeated_slot():
+    # 4000 rows into 8 slots: every slot repeats hundreds of times. A plain buffer[idx] = v
+    # keeps an arbitrary one of them; write_slots must keep the last, every time.
+    slots = torch.randint(8, (4000,), generator=torch.Generator().manual_seed(0))
+    values = torch.arange(4000.0).view(4000, 1).expand(4000, 3).contiguous()
+    buffer = torch.full((10, 3), -1.0)
+    write_slots(buffer, slots, values)
+    for k in range(8):
+        assert (buffer[k] == torch.nonzero(slots == k).max()).all()
+    assert (buffer[8:] == -1).all()  # slots nobody drew are untouched
+
+
+def test_full_buffer_update_is_deterministic():
+    # Batches far larger than the buffer force repeated slots on every write-back.
+    def run():
+        s = MCMCSampler((1, 4, 4), buffer_size=16, reinit_prob=0.1, seed=5)
+        x = torch.randn(16, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+        s._update_buffer(x, torch.arange(16))
+        for step in range(20):
+            x0, idx = s._init_chains(512)
+            s._update_buffer(x0 + torch.arange(512.0).view(512, 1, 1, 1), idx)
+        return s.buffer
+    assert torch.equal(run(), run())
 
 
 @pytest.mark.parametrize("kwargs", [{"buffer_size": 0}, {"reinit_prob": 1.5}, {"init": "normal"}])

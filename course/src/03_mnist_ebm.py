@@ -31,7 +31,7 @@ from ebm_course.callbacks import GenerateCallback, OutlierCallback, SamplerCallb
 from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
 from ebm_course.models import energy_fn_of
 from ebm_course.results import figure_path, write_results
-from ebm_course.sampling import inpaint, langevin_chain, sampling_mode
+from ebm_course.sampling import inpaint, langevin_chain, sampling_mode, write_slots
 
 PROFILE = config.get_profile()
 CFG = mnist_ebm_config(PROFILE)
@@ -244,6 +244,12 @@ grading_mnist.check_langevin_step(langevin_step)
 #   drawn slots `idx` (int64, shape (B,)).
 # * `_update_buffer(x_model, idx)`: append while there is room (`n_filled < buffer_size`), and
 #   once full overwrite the slots the chains were drawn from. The buffer must never grow.
+#
+# Two chains of one batch can draw the same slot. A plain `self.buffer[idx] = x_model` then
+# keeps one of them, but *which* one may change from run to run (the indexed write is done in
+# parallel), and the whole training run with it. `write_slots(self.buffer, idx, x_model)`
+# (imported from `ebm_course.sampling`) does the same write and always keeps the chain listed
+# last: use it if you want your runs to repeat exactly. The tests accept either.
 
 # %% solution id=sampler_buffer
 class MCMCSampler(ebm_course.sampling.MCMCSampler):
@@ -272,7 +278,7 @@ class MCMCSampler(ebm_course.sampling.MCMCSampler):
         self.buffer[self.n_filled:self.n_filled + n_append] = x_model[:n_append]
         self.n_filled += n_append
         if n_append < len(x_model):
-            self.buffer[idx[n_append:].to(self.buffer.device)] = x_model[n_append:]
+            write_slots(self.buffer, idx[n_append:], x_model[n_append:])
         ### END SOLUTION
 
 # %% tests id=sampler_buffer_tests points=4

@@ -29,7 +29,7 @@ from ebm_course.jem import (JEM, accuracy, classifier_config, fit_jem, generate,
                             make_net, make_sampler, predict_logits)
 from ebm_course.models import CNNEnergy, energy_fn_of
 from ebm_course.results import figure_path, write_results
-from ebm_course.sampling import MCMCSampler
+from ebm_course.sampling import MCMCSampler, write_slots
 
 PROFILE = config.get_profile()
 CFG = jem_config(PROFILE)
@@ -254,7 +254,7 @@ class GlyphSampler(MCMCSampler):
 
     def _update_buffer(self, x_model: torch.Tensor, idx: torch.Tensor) -> None:
         """The chains go back to the slots they were drawn from."""
-        self.buffer[idx.to(self.buffer.device)] = x_model.detach().to(self.buffer.device)
+        write_slots(self.buffer, idx, x_model.detach())  # a repeated slot: the last chain wins
 
 
 sampler = make_sampler(CFG, step_fn=sgld_step, sampler_cls=GlyphSampler)

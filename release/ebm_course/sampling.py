@@ -151,6 +151,27 @@ def sgld_chain_(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: f
     raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
 
 
+def write_slots(buffer: torch.Tensor, slots: torch.Tensor, values: torch.Tensor) -> None:
+    """``buffer[slots] = values``, the same every run even when a slot repeats (the last wins).
+
+    Chains draw their buffer slots with replacement, so two chains of one batch can share a
+    slot. A plain indexed write with repeated indices is racy on CPU and GPU: which chain lands
+    in the slot may change between identical runs, and with it every number after. Here the
+    chain listed last keeps the slot.
+
+    Args:
+        buffer: (N, *sample_shape), written in place.
+        slots: (B,) int64 slot of each row of ``values`` (any device).
+        values: (B, *sample_shape).
+    """
+    slots = slots.to(buffer.device)
+    order = torch.arange(len(slots), device=buffer.device)
+    last = torch.full((len(buffer),), -1, dtype=torch.long, device=buffer.device)
+    last.scatter_reduce_(0, slots, order, reduce="amax")  # max is order-free: deterministic
+    keep = last[slots] == order
+    buffer[slots[keep]] = values[keep].to(buffer.device, buffer.dtype)
+
+
 class MCMCSampler:
     """SGLD with a replay buffer of persistent chains (Du & Mordatch 2019; JEM).
 
