@@ -2,12 +2,13 @@
 
 import math
 
+import pytest
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ebm_course.ebm import DeepEnergyModel, EBMConfig
-from ebm_course.guard import DivergenceGuard
+from ebm_course.guard import DivergenceGuard, buffer_diversity
 from ebm_course.losses import ebm_loss
 
 
@@ -37,6 +38,52 @@ def test_forced_divergence_is_recovered():
     assert all(torch.isfinite(p).all() for p in model.parameters()), "weights should be restored"
     assert trainer.optimizers[0].param_groups[0]["lr"] <= 5e-4 + 1e-12  # halved (and decayed)
     assert math.isfinite(float(trainer.callback_metrics["loss"]))
+
+
+def test_sample_quality_collapse_is_recovered():
+    # At the 4th step every buffered chain collapses onto one image (what a mode-collapsed run
+    # looks like): energies stay finite, so only the quality check can see it.
+    model_box = {}
+
+    def collapsing_loss(energy_data, energy_model, alpha):
+        model_box["n"] = model_box.get("n", 0) + 1
+        if model_box["n"] == 4:
+            model_box["model"].sampler.buffer[:] = 0.3
+        return ebm_loss(energy_data, energy_model, alpha)
+
+    pl.seed_everything(0)
+    cfg = EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16, lr=1e-3)
+    model = model_box["model"] = DeepEnergyModel(cfg, loss_fn=collapsing_loss)
+    guard = DivergenceGuard(every_n_steps=1, seed=1, quality_fn=buffer_diversity,
+                            min_quality=0.1, quality_every_n_steps=1)
+    trainer = pl.Trainer(max_steps=8, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False, callbacks=[guard])
+    trainer.fit(model, loader())
+    assert guard.recoveries == [4] and "sample quality" in guard.reasons[0]
+    assert len(guard.quality) == 8 and min(q for _, q in guard.quality) < 0.1
+    assert buffer_diversity(model) > 0.5, "the buffer should be restored from the snapshot"
+
+
+def test_buffer_diversity_scale():
+    class Holder:
+        pass
+    from ebm_course.sampling import MCMCSampler
+    m = Holder()
+    m.sampler = MCMCSampler((1, 8, 8), buffer_size=300, seed=0)
+    assert math.isnan(buffer_diversity(m))
+    m.sampler.buffer.uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
+    m.sampler.n_filled = 300
+    assert abs(buffer_diversity(m) - math.sqrt(2 / 3)) < 0.02  # E(x - y)^2 = 2 Var U(-1, 1)
+    m.sampler.buffer[:] = 0.5
+    assert buffer_diversity(m) < 1e-3
+
+
+def test_quality_fn_needs_a_threshold():
+    with pytest.raises(ValueError, match="min_quality"):
+        DivergenceGuard(quality_fn=buffer_diversity)
+    with pytest.raises(ValueError, match="multiple"):
+        DivergenceGuard(quality_fn=buffer_diversity, min_quality=0.1, every_n_steps=30,
+                        quality_every_n_steps=20)
 
 
 def test_detection_rules():

@@ -29,6 +29,7 @@ import ebm_course
 from ebm_course import config, data, metrics, plotting
 from ebm_course.callbacks import GenerateCallback, OutlierCallback, SamplerCallback
 from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
+from ebm_course.guard import DivergenceGuard, buffer_diversity
 from ebm_course.models import energy_fn_of
 from ebm_course.results import figure_path, write_results
 from ebm_course.sampling import inpaint, langevin_chain, sampling_mode, write_slots
@@ -378,6 +379,13 @@ grading_mnist.check_ebm_loss(ebm_loss)
 # tutorial's sampler). And the quick profile uses a learning rate of 1e-3: with 2e-4 the
 # samples are still half-formed blobs after 1,000 steps, with 1e-3 they are digits of every
 # class after a few hundred (measured in section 6).
+#
+# And the recovery of Question 1 runs by itself: `DivergenceGuard` keeps a copy of the last
+# healthy weights, optimiser and buffer, checks every step for non-finite losses or runaway
+# energies and every 50 steps for a collapsed buffer (`buffer_diversity`, the average RMS
+# pixel distance between buffered samples: about 0.8 for noise, about 0.5 for digits, near 0
+# when every chain has fallen onto one blob). On a trip it restores the copy, re-seeds and
+# halves the learning rate. A healthy run never trips it; its log says when it did.
 
 # %%
 print(CFG)
@@ -387,8 +395,10 @@ sampler = MCMCSampler((1, 28, 28), CFG.buffer_size, CFG.reinit_prob, CFG.n_steps
                       precision=CFG.precision)
 model = DeepEnergyModel(CFG, net=CNNEnergy(1, 28, CFG.hidden), sampler=sampler, loss_fn=ebm_loss)
 every = 5 if PROFILE == "full" else 1
-callbacks = [GenerateCallback(every_n_epochs=every), SamplerCallback(every_n_epochs=every),
-             OutlierCallback()] if PROFILE != "grade" else []  # the autograder writes no logs
+guard = DivergenceGuard(every_n_steps=100, seed=CFG.seed, quality_fn=buffer_diversity,
+                        min_quality=0.05, quality_every_n_steps=50)
+callbacks = [guard] + ([GenerateCallback(every_n_epochs=every), SamplerCallback(every_n_epochs=every),
+                        OutlierCallback()] if PROFILE != "grade" else [])  # the grader logs nothing
 trainer = pl.Trainer(
     max_epochs=CFG.max_epochs, max_steps=CFG.max_steps, accelerator="auto", devices=1,
     gradient_clip_val=0.1, callbacks=callbacks, logger=PROFILE != "grade",
@@ -398,7 +408,9 @@ fit_start = time.perf_counter()
 trainer.fit(model, train_loader, val_loader)
 train_seconds = time.perf_counter() - fit_start
 net = model.net.to(DEVICE).eval()
-print(f"trained {trainer.global_step} steps in {train_seconds:.0f} s")
+print(f"trained {trainer.global_step} steps in {train_seconds:.0f} s; divergence guard: "
+      f"{len(guard.recoveries)} recoveries {guard.reasons}, buffer diversity "
+      f"{buffer_diversity(model):.3f}")
 print({k: round(float(v), 4) for k, v in trainer.callback_metrics.items()})
 
 # %% [markdown]
@@ -552,7 +564,8 @@ results = {"profile": PROFILE, "device": str(DEVICE),
            "mean_neg_energy_train": float(score["train digits"].mean()),
            "mean_neg_energy_test": float(score["test digits"].mean()),
            "mean_neg_energy_noise": float(score["uniform noise"].mean()),
-           "auroc_test_vs_noise": float(auroc),
+           "auroc_test_vs_noise": float(auroc), "guard_recoveries": len(guard.recoveries),
+           "buffer_diversity": round(buffer_diversity(model), 4),
            **{f"mean_neg_energy_{k.split()[0]}": v for k, v in variant_scores.items()}}
 for name, key in (("replay buffer", "buffer"), (f"fresh chains ({n_gen_steps} steps)", "fresh")):
     if name in quality:

@@ -9,16 +9,38 @@ from __future__ import annotations
 
 import copy
 import math
+from typing import Callable
 
 import pytorch_lightning as pl
 import torch
+
+
+def buffer_diversity(pl_module: pl.LightningModule, n: int = 256) -> float:
+    """How different the sampler's buffered samples are: RMS pixel distance between pairs.
+
+    Up to ``n`` evenly spaced filled slots of ``pl_module.sampler``; for every pair the root
+    mean square of the pixel difference, averaged. Uniform noise in [-1, 1] gives about 0.82,
+    MNIST digits about 0.5; a buffer collapsed onto one blob gives nearly 0. NaN while the
+    buffer holds fewer than 2 samples.
+    """
+    sampler = pl_module.sampler
+    if sampler.n_filled < 2:
+        return float("nan")
+    idx = torch.linspace(0, sampler.n_filled - 1, min(n, sampler.n_filled)).long()
+    x = sampler.buffer[idx.to(sampler.buffer.device)].flatten(1).float()
+    dist = torch.cdist(x, x) / math.sqrt(x.shape[1])  # (n, n) RMS pixel distance
+    return float(dist.sum() / (len(x) * (len(x) - 1)))
 
 
 class DivergenceGuard(pl.Callback):
     """Snapshot a healthy run every ``every_n_steps``; on divergence restore it and re-seed.
 
     Divergence is any of: a non-finite loss or energy, ``|energy_data - energy_model|`` above
-    ``max_energy_gap``, or ``|energy|`` above ``max_abs_energy``. On recovery the model,
+    ``max_energy_gap``, ``|energy|`` above ``max_abs_energy``, or (when ``quality_fn`` is
+    given) sample quality below ``min_quality``: ``quality_fn(pl_module)`` is checked every
+    ``quality_every_n_steps`` steps, e.g. :func:`buffer_diversity` to catch the collapse of
+    every chain onto one blob, or a judge classifier's confident share
+    (:mod:`ebm_course.metrics`). On recovery the model,
     optimiser and sampler buffer are restored, torch is re-seeded with ``seed + n_recoveries``,
     and every learning rate is multiplied by ``lr_factor``.
 
@@ -29,15 +51,30 @@ class DivergenceGuard(pl.Callback):
         lr_factor: learning-rate multiplier applied at each recovery.
         max_recoveries: give up (raise) after this many recoveries.
         seed: base seed for re-seeding.
+        quality_fn: optional ``pl_module -> float`` sample-quality score (higher is better).
+        min_quality: the lowest healthy value of ``quality_fn`` (required with it).
+        quality_every_n_steps: how often ``quality_fn`` runs (it may cost a forward pass or
+            a few); a snapshot is only taken on a step where quality was checked, if it is.
     """
 
     def __init__(self, every_n_steps: int = 50, max_energy_gap: float = 50.0,
                  max_abs_energy: float = 1e3, lr_factor: float = 0.5, max_recoveries: int = 3,
-                 seed: int = 0) -> None:
+                 seed: int = 0, quality_fn: Callable[[pl.LightningModule], float] | None = None,
+                 min_quality: float | None = None, quality_every_n_steps: int = 50) -> None:
+        if quality_fn is not None and min_quality is None:
+            raise ValueError("quality_fn needs min_quality, the lowest healthy value")
+        if quality_fn is not None and every_n_steps % quality_every_n_steps:
+            raise ValueError(f"every_n_steps ({every_n_steps}) must be a multiple of "
+                             f"quality_every_n_steps ({quality_every_n_steps}): a snapshot is "
+                             "only taken after a quality check")
+        self.quality_fn, self.min_quality = quality_fn, min_quality
+        self.quality_every_n_steps = quality_every_n_steps
+        self.quality: list[tuple[int, float]] = []  # (global step, quality_fn value)
         self.every_n_steps, self.max_energy_gap = every_n_steps, max_energy_gap
         self.max_abs_energy, self.lr_factor = max_abs_energy, lr_factor
         self.max_recoveries, self.seed = max_recoveries, seed
         self.recoveries: list[int] = []  # global steps at which a recovery happened
+        self.reasons: list[str] = []     # and why
         self._snapshot: dict | None = None
 
     def diverged(self, metrics: dict) -> str | None:
@@ -54,6 +91,14 @@ class DivergenceGuard(pl.Callback):
             worst = max(abs(values["energy_data"]), abs(values["energy_model"]))
             if worst > self.max_abs_energy:
                 return f"|energy| {worst:.3g} > {self.max_abs_energy}"
+        return None
+
+    def quality_collapsed(self, step: int, pl_module: pl.LightningModule) -> str | None:
+        """Run ``quality_fn``; the reason if its value is below ``min_quality`` (NaN is not)."""
+        value = float(self.quality_fn(pl_module))
+        self.quality.append((step, value))
+        if value < self.min_quality:
+            return f"sample quality {value:.3g} < {self.min_quality}"
         return None
 
     def _take_snapshot(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -73,6 +118,9 @@ class DivergenceGuard(pl.Callback):
         if isinstance(outputs, dict) and "loss" in outputs:
             metrics["loss"] = outputs["loss"].detach()
         reason = self.diverged(metrics)
+        if reason is None and self.quality_fn is not None \
+                and trainer.global_step % self.quality_every_n_steps == 0:
+            reason = self.quality_collapsed(trainer.global_step, pl_module)
         if reason is None:
             if trainer.global_step % self.every_n_steps == 0:
                 self._take_snapshot(trainer, pl_module)
@@ -81,6 +129,7 @@ class DivergenceGuard(pl.Callback):
             raise RuntimeError(f"training diverged ({reason}) after {len(self.recoveries)} "
                                f"recoveries at steps {self.recoveries}; giving up")
         self.recoveries.append(trainer.global_step)
+        self.reasons.append(reason)
         pl_module.load_state_dict(self._snapshot["model"])
         for opt, state in zip(trainer.optimizers, self._snapshot["optimizers"]):
             opt.load_state_dict(state)
