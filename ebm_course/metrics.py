@@ -169,14 +169,18 @@ def cached_classifier(name: str, datasets: Callable[[], tuple[TensorDataset, Ten
     path = checkpoint_dir(root) / f"metric_classifier_{name}_{digest}.pt"
     if path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=True)
-        net = Classifier(**saved["kwargs"])
+        with torch.random.fork_rng(devices=[]):  # building it draws init weights: not from
+            net = Classifier(**saved["kwargs"])   # the caller's random stream (see below)
         net.load_state_dict(saved["state_dict"])
         net.eval()
         test_accuracy = float(saved["test_accuracy"])
     else:
-        train_set, test_set = datasets()
-        net = train_classifier(train_set, n_classes, config, log)
-        test_accuracy = accuracy(net, test_set)
+        # Training seeds torch; fork the RNG so that a notebook's later random draws are the
+        # same whether the classifier was trained now or loaded (cold vs warm cache).
+        with torch.random.fork_rng(devices=[]):
+            train_set, test_set = datasets()
+            net = train_classifier(train_set, n_classes, config, log)
+            test_accuracy = accuracy(net, test_set)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         torch.save({"kwargs": net.kwargs, "state_dict": net.state_dict(),

@@ -83,6 +83,19 @@ def test_cache_trains_once_then_reuses(tmp_path):
     assert calls == [1, 1]
 
 
+def test_cache_leaves_the_callers_random_stream_alone(tmp_path):
+    # A notebook's numbers after the judge must not depend on whether its cache was cold.
+    def draw_after_classifier():
+        torch.manual_seed(123)
+        metrics.cached_classifier("tiny", lambda: (tiny_dataset(), tiny_dataset(10, seed=1)), 4,
+                                  TINY, root=tmp_path, log=None)
+        return torch.rand(4)
+
+    cold, warm = draw_after_classifier(), draw_after_classifier()
+    torch.manual_seed(123)
+    assert torch.equal(cold, torch.rand(4)) and torch.equal(warm, cold)
+
+
 def test_sample_quality_on_real_data_and_on_a_blob(tmp_path):
     ds = tiny_dataset()
     net = metrics.cached_classifier("tiny", lambda: (ds, ds), 4, TINY, root=tmp_path, log=None)
