@@ -198,6 +198,10 @@ class JEM(pl.LightningModule):
         sampler: an :class:`MCMCSampler`; default :func:`make_sampler`.
         px_step_fn, pyx_step_fn, step_fn: the three pieces of the objective (defaults: this
             module's :func:`px_step`, :func:`pyx_step`, :func:`jem_step`).
+
+    Logs ``loss``, ``loss_px``, ``loss_pyx`` and ``train_acc`` every step and, on steps with a
+    px part, the mean ``energy_data`` / ``energy_model`` of that part (what
+    :class:`~ebm_course.guard.DivergenceGuard` watches); ``val_acc`` and friends per epoch.
     """
 
     def __init__(self, config: JEMConfig = JEMConfig(), net: nn.Module | None = None,
@@ -235,11 +239,24 @@ class JEM(pl.LightningModule):
         cfg = self.config
         x = (x + cfg.data_noise_std * torch.randn_like(x)).clamp(-1, 1)
         px_weight = cfg.px_weight if self.global_step >= cfg.px_start_step else 0.0
+        energies = {}
+
+        def px_step_fn(net, sampler, x_data, alpha):
+            # The step's own px part; keep its mean energies for the log (DivergenceGuard
+            # watches energy_data / energy_model for a runaway gap).
+            out = self.px_step_fn(net, sampler, x_data, alpha)
+            if isinstance(out, (tuple, list)) and len(out) == 3:
+                energies["energy_data"] = out[1].detach().float().mean()
+                energies["energy_model"] = out[2].detach().float().mean()
+            return out
+
         loss, loss_px, loss_pyx, acc = self.step_fn(
             self.net, self.sampler, x, y, cfg.alpha, px_weight, cfg.pyx_weight,
-            self.px_step_fn, self.pyx_step_fn)
+            px_step_fn, self.pyx_step_fn)
         self.log_dict({"loss": loss, "loss_px": loss_px, "loss_pyx": loss_pyx, "train_acc": acc},
                       prog_bar=True, sync_dist=True)
+        if energies:
+            self.log_dict(energies, sync_dist=True)
         return loss
 
     def _eval_step(self, batch, stage: str) -> None:

@@ -110,3 +110,34 @@ def test_gives_up_after_max_recoveries():
         assert "giving up" in str(err)
     else:
         raise AssertionError("the guard should give up")
+
+
+def test_jem_runaway_energy_gap_is_recovered():
+    # JEM logs the mean energies of its px step, so the guard sees a runaway gap between data
+    # and samples (finite numbers: the NaN check alone would miss it). At step 4 the px part
+    # reports a gap of 1,000 and a weight blows up to 1e4; the guard must restore the weights.
+    from ebm_course import jem
+
+    calls = {"n": 0}
+
+    def runaway_px(net, sampler, x, alpha):
+        calls["n"] += 1
+        loss, e_data, e_model = jem.px_step(net, sampler, x, alpha)
+        if calls["n"] == 4:
+            e_data = e_data - 1000.0
+            next(net.parameters()).data.view(-1)[0] = 1e4
+        return loss, e_data, e_model
+
+    n = 64
+    x = torch.rand(n, 1, 56, 56) * 2 - 1
+    train = DataLoader(TensorDataset(x, torch.randint(0, 42, (n,))), 16, drop_last=True)
+    val = DataLoader(TensorDataset(x[:16], torch.zeros(16, dtype=torch.long)), 16)
+    cfg = jem.JEMConfig(hidden=8, n_steps=2, buffer_size=64, batch_size=16, px_start_step=0,
+                        max_steps=8, max_epochs=2, n_val=16, lr=1e-3)
+    model = jem.JEM(cfg, px_step_fn=runaway_px)
+    guard = DivergenceGuard(every_n_steps=1, seed=1, max_energy_gap=100)
+    jem.fit_jem(cfg, (train, val), model, callbacks=[guard], enable_progress_bar=False)
+    assert guard.recoveries == [4] and "energy gap" in guard.reasons[0]
+    assert max(p.abs().max() for p in model.parameters()) < 100, "weights should be restored"
+    metrics = model.trainer.callback_metrics
+    assert abs(float(metrics["energy_data"]) - float(metrics["energy_model"])) < 100
