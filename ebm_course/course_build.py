@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+from nbclient.exceptions import CellControlSignal, DeadKernelError
 from tqdm.auto import tqdm
 
 from .config import get_profile
@@ -31,7 +31,9 @@ def execute_notebook(source: Path, target: Path, timeout: int = 3600) -> float:
     A progress bar counts the code cells as they finish.
 
     Returns:
-        wall time in seconds. Raises ``CellExecutionError`` after saving a failed notebook.
+        wall time in seconds. After saving a failed notebook raises nbclient's
+        ``CellExecutionError`` (a cell raised), ``CellTimeoutError`` (a cell ran past
+        ``timeout`` seconds) or ``DeadKernelError`` (the kernel died, e.g. out of memory).
     """
     nb = nbformat.read(source, as_version=4)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -85,10 +87,18 @@ def _nested_table(name: str, value: dict) -> list[str]:
     return lines + [""]
 
 
-def results_report(results: Path, profile: str) -> str:
-    """The markdown report of ``results/``: times, every metric of every notebook, figures."""
+def results_report(results: Path, profile: str, failed: list[str] = ()) -> str:
+    """The markdown report of ``results/``: times, every metric of every notebook, figures.
+
+    ``failed``: what failed in this run; the report says so at the top (their results, if any,
+    are an earlier run's).
+    """
     out = [f"# Results ({profile} profile)", "",
            "Written by `make course` from `results/*.json`; figures are the notebooks' own.", ""]
+    if failed:
+        out += [f"**Failed in this run: {', '.join(failed)}.** Their numbers below, if any, are "
+                "from an earlier run; the failed notebooks are saved in `solutions/` as far as "
+                "they ran.", ""]
     for path in sorted(results.glob("*.json")):
         data = json.loads(path.read_text())
         out += [f"## {path.stem}", "", "| metric | value |", "|---|---|"]
@@ -108,8 +118,13 @@ def results_report(results: Path, profile: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def build_course(names: list[str] | None = None) -> int:
-    """Run the solutions, the release and the results table; return a process exit code."""
+def build_course(names: list[str] | None = None, timeout: int = 3600) -> int:
+    """Run the solutions, the release and the results table; return a process exit code.
+
+    A notebook that raises, times out (``timeout`` seconds per cell) or kills its kernel is
+    saved as far as it got and reported; the others still run and the release and the report
+    are still written, then the exit code is 1.
+    """
     os.environ.setdefault("EBM_COURSE_PROFILE", get_profile())
     profile = os.environ["EBM_COURSE_PROFILE"]
     names = names or assignments()
@@ -121,11 +136,12 @@ def build_course(names: list[str] | None = None) -> int:
         target = ROOT / "solutions" / name / f"{name}.ipynb"
         tqdm.write(f"running {name} ...")
         try:
-            timings[name] = round(execute_notebook(source, target), 1)
+            timings[name] = round(execute_notebook(source, target, timeout), 1)
             tqdm.write(f"  {name}: {timings[name]} s")
-        except CellExecutionError as err:
+        except (CellControlSignal, DeadKernelError) as err:  # raised, timed out, kernel died
             failed.append(name)
-            tqdm.write(f"  {name} FAILED (saved with the error at {target}):\n{str(err)[-2000:]}")
+            tqdm.write(f"  {name} FAILED ({type(err).__name__}; saved as far as it ran at "
+                       f"{target}):\n{str(err)[-2000:]}")
     if set(names) == set(assignments()):  # the whole job also measures the sampler
         tqdm.write("running benchmarks/sampler_speed.py ...")
         bench = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "sampler_speed.py")],
@@ -138,7 +154,7 @@ def build_course(names: list[str] | None = None) -> int:
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
     previous.update({"profile": profile, **{f"seconds_{k}": v for k, v in timings.items()}})
     timing_file.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
-    report = results_report(results, profile)
+    report = results_report(results, profile, failed)
     (results / "README.md").write_text(report)
     print(report)
     if failed:
