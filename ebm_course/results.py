@@ -19,7 +19,9 @@ def write_results(assignment: str, metrics: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(metrics)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
+    tmp.replace(path)  # atomic: an interrupted write never loses the earlier results
     return path
 
 

@@ -51,7 +51,9 @@ def export_net(net: nn.Module, path: Path, meta: dict | None = None) -> Path:
     program = torch.export.export(_Logits(net), (example,),
                                   dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
     meta = {"in_channels": net.in_channels, "image_size": net.image_size, **(meta or {})}
-    torch.export.save(program, path, extra_files={"meta.json": json.dumps(meta, default=str)})
+    tmp = path.with_name(path.name + ".tmp")
+    torch.export.save(program, tmp, extra_files={"meta.json": json.dumps(meta, default=str)})
+    tmp.replace(path)  # atomic: an interrupted export never leaves a broken file behind
     net.to(device).train(was_training)
     return path
 
