@@ -33,7 +33,7 @@ def plot_toy_grid(title: str, x_data: torch.Tensor, models: Mapping[str, tuple],
     Returns:
         the figure.
     """
-    fig, axes = plt.subplots(len(models), 4, figsize=(10, 2.5 * len(models)), squeeze=False)
+    fig, axes = plt.subplots(len(models), 4, figsize=(8, 2 * len(models)), squeeze=False)
     extent = (*box, *box)
     for row, (label, (energy_fn, x_samples)) in zip(axes, models.items()):
         energy = energy_image(energy_fn, box, n_grid)

@@ -18,12 +18,21 @@ def image_grid(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
     return grid.permute(1, 2, 0).numpy()
 
 
+MAX_GRID_WIDTH = 14.0  # inches: wider grids are shrunk (a notebook shows ~10 in anyway)
+
+
 def show_images(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None,
                 save: str | Path | None = None):
-    """Show a grid of images in [-1, 1]; optionally save it as PNG. Returns the axes."""
+    """Show a grid of images in [-1, 1]; optionally save it as PNG. Returns the axes.
+
+    A new figure is 0.9 in per image, at most ``MAX_GRID_WIDTH`` wide (42 glyph classes in a
+    row would otherwise make a 38-inch figure and a megabyte of notebook).
+    """
     if ax is None:
         n_rows = int(np.ceil(len(images) / nrow))
-        _, ax = plt.subplots(figsize=(min(nrow, len(images)) * 0.9, n_rows * 0.9 + 0.4))
+        n_cols = min(nrow, len(images))
+        scale = min(0.9, MAX_GRID_WIDTH / n_cols)
+        _, ax = plt.subplots(figsize=(n_cols * scale, n_rows * scale + 0.4))
     ax.imshow(image_grid(images, nrow), cmap="gray")
     ax.set_title(title)
     ax.axis("off")
