@@ -2,6 +2,7 @@
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
+#   make bench-grading [STUDENTS=1] [BLANK=0]   time the grading loop (results/bench_grading.json)
 #   make grade SUBMISSIONS=path [OUT=grades.csv]   autograde <path>/<student>/<assignment>.ipynb
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -9,11 +10,11 @@ STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test grade bench clean
+.PHONY: setup data notebooks release course test grade bench bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,4p' Makefile
+	@sed -n '2,5p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -50,6 +51,9 @@ grade: setup data/MNIST
 
 bench: setup
 	$(PY) benchmarks/sampler_speed.py
+
+bench-grading: setup data/MNIST
+	$(PY) benchmarks/grading_time.py --students $(or $(STUDENTS),1) --blank $(or $(BLANK),0)
 
 clean:
 	rm -rf gradebook.db submitted autograded feedback lightning_logs .pytest_cache

@@ -213,9 +213,13 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
         timeout: seconds per notebook cell (default: ``c.Execute.timeout`` of the config, 120).
         feedback: also run ``nbgrader generate_feedback``.
         env: extra environment for nbgrader and its kernels (e.g. the limits of
-            :mod:`ebm_course.grading.limits`).
+            :mod:`ebm_course.grading.limits`). Notebooks are graded in the ``grade`` profile
+            even when the instructor's shell exports ``EBM_COURSE_PROFILE`` (say ``quick``
+            from building the course): a training profile would time cells out and cost
+            students points. Only ``env`` itself can choose another.
     """
     start = time.time()
+    env = {"EBM_COURSE_PROFILE": "grade", **(env or {})}
     root = Path(course_root).resolve()
     out = Path(out).resolve() if out else root / "grades.csv"
     log_path = out.with_suffix(".log")

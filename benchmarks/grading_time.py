@@ -1,0 +1,100 @@
+"""The instructor loop, timed: ``ebm-course grade`` on simulated students of every assignment.
+
+A scratch nbgrader course (``nbgrader_config.py`` and ``course/`` copied into a temporary folder)
+gets every assignment generated into its gradebook first (timed apart: a course does it once),
+then one ``grade`` run over ``--students`` complete reference submissions (the source notebooks)
+and ``--blank`` untouched releases: autograde, feedback HTML, CSV export. Writes
+``results/bench_grading.json`` with the wall times, the seconds per submitted notebook set, and
+every student's autograded points (reference students must get full marks, blank ones zero;
+the script exits 1 otherwise).
+
+    python benchmarks/grading_time.py [--students 1] [--blank 0]   (or: make bench-grading)
+
+Issue 6's target: one complete submission of all assignments in <= 3 minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ebm_course.grade_loop import grade
+from ebm_course.release import ROOT, assignments, tool_env
+from ebm_course.results import results_dir
+
+
+def scratch_course(root: Path, names: list[str]) -> float:
+    """Copy the course into ``root`` and generate every assignment; return the seconds taken."""
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "course", root / "course", ignore=shutil.ignore_patterns("src"))
+    start = time.perf_counter()
+    for name in names:
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
+                       cwd=root, env=tool_env(), check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def submissions(folder: Path, names: list[str], n_reference: int, n_blank: int) -> None:
+    """``reference-i/`` hold the source notebooks (the solutions), ``blank-j/`` the releases."""
+    for kind, count, src in (("reference", n_reference, ROOT / "course"),
+                             ("blank", n_blank, ROOT / "release")):
+        for i in range(count):
+            student = folder / f"{kind}-{i}"
+            student.mkdir(parents=True)
+            for name in names:
+                shutil.copy(src / name / f"{name}.ipynb", student / f"{name}.ipynb")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=1, help="complete reference submissions")
+    parser.add_argument("--blank", type=int, default=0, help="untouched releases")
+    parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    args = parser.parse_args()
+    if args.students + args.blank < 1:
+        parser.error("grade at least one student (--students / --blank)")
+    names = assignments()
+    with tempfile.TemporaryDirectory(prefix="ebm-grading-bench-") as tmp:
+        root, subs = Path(tmp) / "course-root", Path(tmp) / "submissions"
+        root.mkdir()
+        print(f"generating {len(names)} assignments in a scratch gradebook ...", flush=True)
+        generate_s = scratch_course(root, names)
+        submissions(subs, names, args.students, args.blank)
+        start = time.perf_counter()
+        report = grade(subs, root, feedback=not args.no_feedback)
+        grade_s = time.perf_counter() - start
+    print("\n".join(line for line in report.summary().splitlines()  # not the scratch paths
+                    if not line.startswith(("grades:", "feedback:", "log:"))))
+    n = len(report.students)
+    points = {s: {a: list(v) for a, v in report.scores.get(s, {}).items()} for s in report.students}
+    wrong = [s for s, per in points.items()
+             if any((got != best) if s.startswith("reference") else (got != 0)
+                    for got, best in per.values()) or len(per) != len(names)]
+    result = {
+        "assignments": names, "students": n, "reference_students": args.students,
+        "blank_students": args.blank, "feedback": not args.no_feedback,
+        "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+        "generate_seconds": round(generate_s, 1), "grade_seconds": round(grade_s, 1),
+        "seconds_per_student": round(grade_s / n, 1), "points": points,
+        "unexpected_scores": wrong,
+    }
+    out = results_dir() / "bench_grading.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"generate {generate_s:.0f} s once; grade {n} student(s) x {len(names)} assignments: "
+          f"{grade_s:.0f} s ({grade_s / n:.0f} s per student)\nwrote {out}")
+    if wrong:
+        print(f"unexpected scores for {wrong}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
