@@ -19,14 +19,13 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from ebm_course.grade_loop import grade
-from ebm_course.release import ROOT, assignments, tool_env
+from ebm_course.release import ROOT, assignments, nbgrader
 from ebm_course.results import results_dir
 
 
@@ -36,8 +35,7 @@ def scratch_course(root: Path, names: list[str]) -> float:
     shutil.copytree(ROOT / "course", root / "course", ignore=shutil.ignore_patterns("src"))
     start = time.perf_counter()
     for name in names:
-        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"],
-                       cwd=root, env=tool_env(), check=True, capture_output=True)
+        nbgrader("generate_assignment", name, "--force", "--log-level=WARN", cwd=root)
     return time.perf_counter() - start
 
 
