@@ -30,16 +30,16 @@ data/MNIST:
 	  echo "linked data/MNIST -> $(abspath $(SHARED))/MNIST"; fi
 
 data: setup data/MNIST
-	$(PY) -m ebm_course.cli data
+	$(PY) -m ebm_course.instructor.cli data
 
 notebooks: setup
-	$(PY) -m ebm_course.cli notebooks
+	$(PY) -m ebm_course.instructor.cli notebooks
 
 release: notebooks
-	$(PY) -m ebm_course.cli release
+	$(PY) -m ebm_course.instructor.cli release
 
 course: data notebooks
-	$(PY) -m ebm_course.cli course
+	$(PY) -m ebm_course.instructor.cli course
 
 test: setup data/MNIST
 	$(PY) -m pytest
@@ -47,7 +47,7 @@ test: setup data/MNIST
 # The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.
 grade: setup data/MNIST
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=grades.csv]"; exit 2; }
-	$(PY) -m ebm_course.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+	$(PY) -m ebm_course.instructor.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
 
 bench: setup
 	$(PY) benchmarks/sampler_speed.py

@@ -1,4 +1,4 @@
-"""nbgrader settings of the course (DESIGN.md): sources in course/, student versions in release/."""
+"""nbgrader settings of the course (docs/design.md): sources in course/, student versions in release/."""
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 
@@ -18,7 +18,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # A cell gets 120 s (nbgrader's default is 30 s); a cell that runs longer is interrupted
 # (KeyboardInterrupt) and the notebook continues, so a hanging submission loses that test's
 # points, not the run. Each hidden check has its own, shorter limits (60 s, +2 GiB: see
-# ebm_course/grading/limits.py), so its message names the check that hung.
+# ebm_course/instructor/grading/limits.py), so its message names the check that hung.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
 c.Execute.kernel_name = "python3"  # whatever kernel the student's notebook names
@@ -26,8 +26,8 @@ c.Execute.kernel_name = "python3"  # whatever kernel the student's notebook name
 # a submission that allocates without bound gets MemoryError in that cell (and the memory back)
 # instead of the OOM killer taking the kernel, and the whole notebook's points, with it.
 c.Execute.extra_arguments = [
-    "--IPKernelApp.exec_lines=__import__('ebm_course.grading.limits').grading.limits"
-    ".install_kernel_guard()"]
+    "--IPKernelApp.exec_lines=__import__('ebm_course.instructor.grading.limits')"
+    ".instructor.grading.limits.install_kernel_guard()"]
 
 # A student who deletes a graded cell gets it back, with its tests, at autograde time.
 c.OverwriteCells.add_missing_cells = True

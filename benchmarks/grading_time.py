@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from ebm_course.grade_loop import grade
-from ebm_course.release import ROOT, assignments, nbgrader
+from ebm_course.instructor.grade_loop import grade
+from ebm_course.instructor.release import ROOT, assignments, nbgrader
 from ebm_course.results import results_dir
 
 

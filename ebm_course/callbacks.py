@@ -33,6 +33,8 @@ def _publish(trainer: pl.Trainer, name: str, images: torch.Tensor, nrow: int) ->
 class GenerateCallback(pl.Callback):
     """Every ``every_n_epochs``, run fresh chains from noise and show them at ``vis_steps`` steps.
 
+    The chains use the training sampler's settings and its ``step_fn`` (the notebook's own step).
+
     Args:
         batch_size: number of chains.
         vis_steps: how many columns (steps) to show, evenly spaced over ``n_steps``.
@@ -55,7 +57,7 @@ class GenerateCallback(pl.Callback):
         with sampling_mode(pl_module.net):
             _, kept = langevin_chain(energy_fn_of(pl_module.net), x, self.n_steps,
                                      sampler.step_size, sampler.noise_std, sampler.grad_clip,
-                                     sampler.clamp, keep_steps=keep)
+                                     sampler.clamp, step_fn=sampler.step_fn, keep_steps=keep)
         frames = torch.stack([kept[s] for s in keep], dim=1).flatten(0, 1)
         self.last_grid = _publish(trainer, "generation", frames, nrow=len(keep))
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .config import data_root
+from .util import atomic_path
 
 
 def export_path(name: str, profile: str) -> Path:
@@ -51,9 +52,8 @@ def export_net(net: nn.Module, path: Path, meta: dict | None = None) -> Path:
     program = torch.export.export(_Logits(net), (example,),
                                   dynamic_shapes={"x": {0: torch.export.Dim("batch")}})
     meta = {"in_channels": net.in_channels, "image_size": net.image_size, **(meta or {})}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.export.save(program, tmp, extra_files={"meta.json": json.dumps(meta, default=str)})
-    tmp.replace(path)  # atomic: an interrupted export never leaves a broken file behind
+    with atomic_path(path) as tmp:  # an interrupted export never leaves a broken file behind
+        torch.export.save(program, tmp, extra_files={"meta.json": json.dumps(meta, default=str)})
     net.to(device).train(was_training)
     return path
 

@@ -22,45 +22,33 @@ from torch import nn
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-class Swish(nn.Module):
-    """Swish / SiLU, ``x * sigmoid(x)``.
-
-    Why not ReLU: SGLD follows ``d E / d x``; ReLU's gradient is piecewise constant and its
-    second derivative is zero, so the energy landscape is made of flat facets with kinks. Swish is
-    smooth, which gives the sampler (and the double backward in score matching) useful gradients.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ### BEGIN SOLUTION
-        # F.silu is exactly x * sigmoid(x) with fused forward and backward kernels: SGLD spends
-        # most of its time in this network's input gradient, so the fusion pays off.
-        return torch.nn.functional.silu(x)
-        ### END SOLUTION
-
-
 class CNNEnergy(nn.Module):
-    """Small CNN that maps an image to ``n_classes`` logits (the course's energy network).
+    """The course's CNN energy network: the layers; a subclass writes what they compute.
 
-    ``n_classes=1`` is a plain EBM; ``n_classes=K`` is a JEM classifier whose logits also define
-    ``-E(x) = logsumexp f(x)`` and ``-E(x, y) = f(x)[y]``.
+    Four stride-2 convolutions (``self.features``, flattened) and two linear layers
+    (``self.head``) ending in ``n_classes`` logits. ``n_classes=1`` is a plain EBM;
+    ``n_classes=K`` is a JEM classifier whose logits also define ``-E(x) = logsumexp f(x)`` and
+    ``-E(x, y) = f(x)[y]``. ``get_logits`` and ``forward`` are what assignments 3 and 4 ask a
+    student to write, so this class leaves them abstract: the notebooks subclass it.
+
+    Why a smooth activation (Swish, ``x * sigmoid(x)``) rather than ReLU: SGLD follows
+    ``dE/dx``; ReLU's input gradient is piecewise constant and its second derivative zero, so the
+    energy landscape is made of flat facets with kinks.
 
     Args:
         in_channels: image channels C.
         image_size: side H = W of the square input (28 for MNIST, 56 for glyphs).
         hidden: width of the first hidden block; later blocks use ``hidden`` and ``2 * hidden``.
         n_classes: number of logits K.
+        activation: the activation's class (assignment 3 passes its own Swish; the default is
+            torch's, ``nn.SiLU``, the same function).
     """
 
-    #: the activation's class. A subclass may set ``torch.nn.SiLU`` (torch's own Swish, same
-    #: numbers): the student edition's ``Swish`` is a stub (assignment 3 writes it), and later
-    #: notebooks must not depend on it.
-    activation: type[nn.Module] = Swish
-
     def __init__(self, in_channels: int = 1, image_size: int = 28, hidden: int = 32,
-                 n_classes: int = 1) -> None:
+                 n_classes: int = 1, activation: type[nn.Module] = nn.SiLU) -> None:
         super().__init__()
         c1, c2, c3 = hidden // 2, hidden, hidden * 2
-        act = self.activation
+        act = activation
         # Four stride-2 convolutions: 28 -> 16 -> 8 -> 4 -> 2 (padding 4 on the first pads to 32).
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=5, stride=2, padding=4), act(),
@@ -75,34 +63,16 @@ class CNNEnergy(nn.Module):
         self.in_channels, self.image_size, self.n_classes = in_channels, image_size, n_classes
 
     def get_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits f(x).
-
-        Args:
-            x: images, (B, C, H, W), values in [-1, 1].
-        Returns:
-            logits, (B, K).
-        """
-        ### BEGIN SOLUTION
-        return self.head(self.features(x))
-        ### END SOLUTION
+        """Class logits f(x): images (B, C, H, W) in [-1, 1] -> (B, K). Written by a subclass."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.get_logits: subclass CNNEnergy and write it (assignment 3, "
+            "Exercise 2; assignment 4, Exercise 1)")
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Negative energy: ``logsumexp_k f(x)[k]`` without ``y``, ``f(x)[y]`` with it.
-
-        With ``K = 1`` the logsumexp of one logit is that logit, so the plain EBM is the same code.
-
-        Args:
-            x: images, (B, C, H, W).
-            y: optional class labels, (B,), int64.
-        Returns:
-            neg_energy, (B,).
-        """
-        ### BEGIN SOLUTION
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(dim=1)
-        return logits.gather(1, y[:, None]).squeeze(1)
-        ### END SOLUTION
+        """neg_energy (B,): ``logsumexp_k f(x)[k]``, or ``f(x)[y]`` for labels y (B,)."""
+        raise NotImplementedError(
+            f"{type(self).__name__}.forward: subclass CNNEnergy and write it (assignment 3, "
+            "Exercise 2; assignment 4, Exercise 1)")
 
 
 def energy_fn_of(net: nn.Module, y: torch.Tensor | None = None) -> EnergyFn:

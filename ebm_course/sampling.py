@@ -23,54 +23,37 @@ from tqdm.auto import tqdm
 from .models import EnergyFn, energy_fn_of
 
 
-def langevin_step(energy_fn: EnergyFn, x: torch.Tensor, step_size: float, noise_std: float,
-                  grad_clip: float | None = None,
-                  clamp: tuple[float, float] | None = None) -> torch.Tensor:
-    """One SGLD step, ``x - step_size * clip(dE/dx) + noise_std * eps``, then clamp.
+#: One SGLD step, ``step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp) -> x_new``:
+#: the function assignment 3 asks for (``langevin_step``; assignment 4's ``sgld_step``). The
+#: package holds none: every function here that moves a chain takes the caller's.
+StepFn = Callable[..., torch.Tensor]
 
-    Works under ``torch.no_grad()`` (Lightning validation) because it enables gradients itself,
-    and only differentiates with respect to ``x``: no parameter ``.grad`` is touched.
 
-    Args:
-        energy_fn: maps (B, ...) to energies (B,).
-        x: current samples, (B, ...). Not modified.
-        step_size: gradient step.
-        noise_std: standard deviation of the Gaussian noise added each step.
-        grad_clip: clip each gradient entry to [-grad_clip, grad_clip]; None for no clip.
-        clamp: (low, high) range of valid inputs, e.g. (-1, 1) for images; None for no clamp.
-    Returns:
-        new samples, (B, ...), detached, same device and dtype as ``x``.
-    """
-    ### BEGIN SOLUTION
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        grad = grad.clamp(-grad_clip, grad_clip)
-    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
-    if clamp is not None:
-        x_new = x_new.clamp(*clamp)
-    return x_new
-    ### END SOLUTION
+def _require_step_fn(step_fn: StepFn | None, where: str) -> StepFn:
+    if step_fn is None or not callable(step_fn):
+        raise TypeError(f"{where} needs step_fn=<your SGLD step>, e.g. step_fn=langevin_step "
+                        f"(the function you wrote in assignment 3); got {step_fn!r}")
+    return step_fn
 
 
 def langevin_chain(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: float,
                    noise_std: float, grad_clip: float | None = None,
-                   clamp: tuple[float, float] | None = None,
-                   keep_steps: Sequence[int] = (), progress: bool = False,
-                   step_fn: Callable[..., torch.Tensor] = langevin_step):
-    """Run ``n_steps`` SGLD steps from ``x``.
+                   clamp: tuple[float, float] | None = None, *, step_fn: StepFn,
+                   keep_steps: Sequence[int] = (), progress: bool = False):
+    """Run ``n_steps`` SGLD steps of ``step_fn`` from ``x``.
 
     Args:
-        energy_fn, step_size, noise_std, grad_clip, clamp: as in :func:`langevin_step`.
+        energy_fn: maps (B, ...) to energies (B,).
         x: initial samples, (B, ...).
         n_steps: number of steps.
+        step_size, noise_std, grad_clip, clamp: passed to every step.
+        step_fn: one SGLD step (see :data:`StepFn`): the notebook's ``langevin_step``.
         keep_steps: step numbers (0 = the start) whose samples are also returned.
         progress: show a progress bar (long generation runs).
-        step_fn: the step to apply (a student's ``langevin_step`` in the notebooks).
     Returns:
         final samples (B, ...); with ``keep_steps``, also a dict ``{step: samples}``.
     """
+    step_fn = _require_step_fn(step_fn, "langevin_chain")
     kept = {0: x.detach().clone()} if 0 in keep_steps else {}
     for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="SGLD", leave=False):
         x = step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp)
@@ -144,37 +127,6 @@ def autocast_energy_fn(energy_fn: EnergyFn, precision: str, device_type: str) ->
     return energy_bf16
 
 
-def sgld_chain_(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: float,
-                noise_std: float, grad_clip: float | None = None,
-                clamp: tuple[float, float] | None = None) -> torch.Tensor:
-    """:func:`langevin_chain` with the reference step, fused and in place (the fast path).
-
-    Same update as :func:`langevin_step`, without its per-step allocations: one noise tensor
-    reused, clip / step / noise / clamp applied in place on one buffer, and the gradient taken
-    with ``torch.autograd.grad`` with respect to ``x`` only.
-
-    Args:
-        as in :func:`langevin_chain`; ``x`` (B, ...) is overwritten and returned.
-    Returns:
-        final samples, (B, ...), detached (``x`` itself).
-    """
-    ### BEGIN SOLUTION
-    x = x.detach()
-    noise = torch.empty_like(x)
-    for _ in range(n_steps):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-        x.requires_grad_(False)
-        if grad_clip is not None:
-            grad.clamp_(-grad_clip, grad_clip)
-        x.add_(grad, alpha=-step_size).add_(noise.normal_(0.0, noise_std))
-        if clamp is not None:
-            x.clamp_(*clamp)
-    return x
-    ### END SOLUTION
-
-
 def write_slots(buffer: torch.Tensor, slots: torch.Tensor, values: torch.Tensor) -> None:
     """``buffer[slots] = values``, the same every run even when a slot repeats (the last wins).
 
@@ -213,14 +165,18 @@ class MCMCSampler:
             JEM's small noise).
         init_std: standard deviation for ``init="gaussian"``.
         seed: seeds the sampler's own generator (chain starts, re-init noise).
-        step_fn: the SGLD step (a student's ``langevin_step`` in the notebooks).
+        step_fn: the SGLD step (see :data:`StepFn`; the notebook's ``langevin_step``); needed
+            by :meth:`sample`, :meth:`run_chains` and :meth:`generate`, not by the buffer.
         precision: ``"fp32"``; ``"bf16"`` (the network's forward and input gradient under
             bfloat16 autocast, ~2x faster on CPUs with AMX / AVX512-BF16, see
             ``benchmarks/sampler_speed.py``); ``"auto"``: bf16 on such a CPU, else fp32.
 
-    Speed (why ``sample`` looks the way it does): images are kept channels-last, which oneDNN's
-    convolutions prefer; with the reference ``step_fn`` the chain runs fused and in place
-    (:func:`sgld_chain_`); any other ``step_fn`` is called step by step as written.
+    The buffer policy, :meth:`_init_chains` and :meth:`_update_buffer`, is assignment 3's
+    Exercise 4: a notebook subclasses this class and writes them (assignment 4 gives its own).
+
+    Speed: images are kept channels-last, which oneDNN's convolutions prefer, and the network
+    may run under bf16 autocast (``precision``); the chain itself is the caller's ``step_fn``,
+    called step by step as written.
     """
 
     def __init__(self, sample_shape: Sequence[int], buffer_size: int = 8192,
@@ -228,7 +184,7 @@ class MCMCSampler:
                  noise_std: float = 0.005, grad_clip: float | None = 0.03,
                  clamp: tuple[float, float] | None = (-1.0, 1.0), init: str = "uniform",
                  init_std: float = 0.1, seed: int = 0,
-                 step_fn: Callable[..., torch.Tensor] = langevin_step,
+                 step_fn: StepFn | None = None,
                  precision: str = "fp32") -> None:
         if buffer_size < 1:
             raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
@@ -264,19 +220,9 @@ class MCMCSampler:
             ``init_noise``, the others a copy of a uniformly drawn filled buffer slot.
             idx, (batch_size,), int64: the slot drawn for each chain (any valid slot for restarts).
         """
-        ### BEGIN SOLUTION
-        if self.n_filled == 0:
-            idx = torch.zeros(batch_size, dtype=torch.long)
-            fresh = torch.ones(batch_size, dtype=torch.bool)
-        else:
-            idx = torch.randint(self.n_filled, (batch_size,), generator=self.generator)
-            fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
-        x_init = self.buffer[idx.to(self.buffer.device)].clone()
-        n_fresh = int(fresh.sum())
-        if n_fresh:
-            x_init[fresh.to(self.buffer.device)] = self.init_noise(n_fresh)
-        return x_init, idx
-        ### END SOLUTION
+        raise NotImplementedError(
+            f"{type(self).__name__}._init_chains: the buffer policy is yours to write "
+            "(assignment 3, Exercise 4): subclass MCMCSampler and define it")
 
     def _update_buffer(self, x_model: torch.Tensor, idx: torch.Tensor) -> None:
         """Store the batch's final samples: append while there is room, else overwrite ``idx``.
@@ -285,14 +231,9 @@ class MCMCSampler:
             x_model: final samples, (B, *sample_shape).
             idx: the slots returned by :meth:`_init_chains`, (B,).
         """
-        ### BEGIN SOLUTION
-        x_model = x_model.detach().to(self.buffer.device, self.buffer.dtype)
-        n_append = min(len(x_model), self.buffer_size - self.n_filled)
-        self.buffer[self.n_filled:self.n_filled + n_append] = x_model[:n_append]
-        self.n_filled += n_append
-        if n_append < len(x_model):  # full: overwrite the slots the chains came from
-            write_slots(self.buffer, idx[n_append:], x_model[n_append:])
-        ### END SOLUTION
+        raise NotImplementedError(
+            f"{type(self).__name__}._update_buffer: the buffer policy is yours to write "
+            "(assignment 3, Exercise 4): subclass MCMCSampler and define it")
 
     def sample(self, net: nn.Module, batch_size: int, y: torch.Tensor | None = None,
                n_steps: int | None = None) -> torch.Tensor:
@@ -310,7 +251,7 @@ class MCMCSampler:
         if self.buffer.device != device:
             self.buffer = self.buffer.to(device)
         x_init, idx = self._init_chains(batch_size)
-        x_model = self.run_chains(net, x_init, y, n_steps or self.n_steps)
+        x_model = self.run_chains(net, x_init, y, n_steps)
         self._update_buffer(x_model, idx)
         return x_model
 
@@ -329,15 +270,11 @@ class MCMCSampler:
             x = x.clone(memory_format=torch.channels_last)
         energy_fn = autocast_energy_fn(energy_fn_of(net, y),
                                        resolve_precision(self.precision, device), device.type)
-        n_steps = n_steps or self.n_steps
+        n_steps = self.n_steps if n_steps is None else n_steps
+        step_fn = _require_step_fn(self.step_fn, f"{type(self).__name__}")
         with sampling_mode(net):
-            if self.step_fn is langevin_step:
-                x = x.clone() if x.dim() != 4 else x  # sgld_chain_ works in place
-                x = sgld_chain_(energy_fn, x, n_steps, self.step_size, self.noise_std,
-                                self.grad_clip, self.clamp)
-            else:
-                x = langevin_chain(energy_fn, x, n_steps, self.step_size, self.noise_std,
-                                   self.grad_clip, self.clamp, step_fn=self.step_fn)
+            x = langevin_chain(energy_fn, x, n_steps, self.step_size, self.noise_std,
+                               self.grad_clip, self.clamp, step_fn=step_fn)
         return x.contiguous()
 
     @torch.no_grad()
@@ -369,7 +306,7 @@ class MCMCSampler:
 def inpaint(energy_fn: EnergyFn, x_known: torch.Tensor, mask: torch.Tensor, n_steps: int,
             step_size: float, noise_std: float, grad_clip: float | None = None,
             clamp: tuple[float, float] | None = (-1.0, 1.0),
-            generator: torch.Generator | None = None) -> torch.Tensor:
+            generator: torch.Generator | None = None, *, step_fn: StepFn) -> torch.Tensor:
     """Fill the pixels where ``mask`` is True by SGLD, holding the others at ``x_known``.
 
     This samples from the conditional ``p(x_missing | x_known)``, which an EBM gives for free:
@@ -379,12 +316,14 @@ def inpaint(energy_fn: EnergyFn, x_known: torch.Tensor, mask: torch.Tensor, n_st
         x_known: images (B, C, H, W); the values under ``mask`` are ignored.
         mask: bool, broadcastable to ``x_known``; True where pixels are missing.
         generator: seeds the uniform-noise start of the missing pixels.
+        step_fn: one SGLD step (the notebook's ``langevin_step``).
     Returns:
         completed images, (B, C, H, W).
     """
+    step_fn = _require_step_fn(step_fn, "inpaint")
     noise = torch.rand(x_known.shape, generator=generator).to(x_known.device) * 2 - 1
     x = torch.where(mask, noise, x_known)
     for _ in range(n_steps):
-        x = langevin_step(energy_fn, x, step_size, noise_std, grad_clip, clamp)
+        x = step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp)
         x = torch.where(mask, x, x_known)
     return x

@@ -30,6 +30,7 @@ from .sampling import sampling_mode
 from .toy import TOY_BOX, Box
 
 METHODS = ("cd", "sm", "dsm", "nce")
+LOSS_NAMES = {"cd": "cd_loss", "sm": "exact_sm_loss", "dsm": "dsm_loss", "nce": "nce_loss"}
 METHOD_NAMES = {"cd": "contrastive divergence (SGLD)", "sm": "exact score matching",
                 "dsm": "denoising score matching", "nce": "noise-contrastive estimation"}
 
@@ -38,10 +39,8 @@ class MLPEnergy(nn.Module):
     """MLP ``R^d -> R`` with Swish activations; ``forward`` returns ``neg_energy = -E(x)``, (B,).
 
     Swish is smooth, so SGLD gets useful input gradients and score matching a non-zero Hessian
-    (a ReLU MLP has zero second derivatives almost everywhere: exact SM cannot train it). We use
-    torch's ``nn.SiLU`` (the same function as :class:`ebm_course.models.Swish`) because the
-    student edition of the package blanks ``Swish`` for assignment 3, and 2D training must not
-    depend on that exercise.
+    (a ReLU MLP has zero second derivatives almost everywhere: exact SM cannot train it). This is
+    torch's ``nn.SiLU``, the same function assignment 3 asks a student to write.
 
     Args:
         dim: input dimension d (2 for the toy densities).
@@ -63,157 +62,8 @@ class MLPEnergy(nn.Module):
 
 
 # --------------------------------------------------------------------------------------------
-# The four losses (pure functions).
-# --------------------------------------------------------------------------------------------
-
-def cd_loss(energy_fn: EnergyFn, x_data: torch.Tensor, x_model: torch.Tensor,
-            alpha: float = 0.0) -> torch.Tensor:
-    """Contrastive divergence with an L2 energy penalty.
-
-    ``mean E(x_data) - mean E(x_model) + alpha * (mean E(x_data)^2 + mean E(x_model)^2)``.
-    Its parameter gradient is the Monte-Carlo estimate of the maximum-likelihood gradient when
-    ``x_model ~ p``; no gradient flows through the samples (they are detached).
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x_data: data batch, (B, d).
-        x_model: model samples, (B', d).
-        alpha: weight of the L2 penalty (keeps the energies near 0).
-    Returns:
-        scalar tensor.
-    """
-    ### BEGIN SOLUTION
-    energy_data = energy_fn(x_data)
-    energy_model = energy_fn(x_model.detach())
-    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
-    return energy_data.mean() - energy_model.mean() + alpha * reg
-    ### END SOLUTION
-
-
-def cd_gradient(energy_fn: EnergyFn, params: Sequence[torch.Tensor], x_data: torch.Tensor,
-                x_model: torch.Tensor) -> list[torch.Tensor]:
-    """The contrastive-divergence estimate of ``d NLL / d theta``.
-
-    ``mean_data dE/dtheta - mean_model dE/dtheta``: exact in expectation when ``x_model ~ p_theta``
-    because ``d log Z / d theta = -E_{x ~ p}[dE(x)/dtheta]``.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,), depending on ``params``.
-        params: the parameters theta (tensors with ``requires_grad=True``).
-        x_data: (B, d).
-        x_model: (B', d).
-    Returns:
-        one gradient tensor per parameter, each shaped like it.
-    """
-    ### BEGIN SOLUTION
-    surrogate = energy_fn(x_data).mean() - energy_fn(x_model.detach()).mean()
-    return list(torch.autograd.grad(surrogate, list(params)))
-    ### END SOLUTION
-
-
-def exact_sm_loss(energy_fn: EnergyFn, x_data: torch.Tensor) -> torch.Tensor:
-    """Hyvarinen's score-matching loss, ``mean( 0.5 * ||dE/dx||^2 - trace(d^2E/dx^2) )``.
-
-    With the score ``s = d log p / dx = -dE/dx`` this is ``E[0.5 ||s||^2 + trace(ds/dx)]``; it
-    equals the Fisher divergence to the data up to a constant and never needs Z.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,); twice differentiable (Swish, not ReLU).
-        x_data: data batch, (B, d).
-    Returns:
-        scalar tensor, differentiable with respect to the parameters (``create_graph=True``).
-    """
-    ### BEGIN SOLUTION
-    x = x_data.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(energy_fn(x).sum(), x, create_graph=True)  # (B, d)
-    trace = torch.zeros(len(x), device=x.device, dtype=x.dtype)
-    for i in range(x.shape[1]):  # the Hessian diagonal, one backward per dimension
-        (row,) = torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)
-        trace = trace + row[:, i]
-    return (0.5 * grad.pow(2).sum(1) - trace).mean()
-    ### END SOLUTION
-
-
-def dsm_loss(energy_fn: EnergyFn, x_data: torch.Tensor, sigma: float,
-             noise: torch.Tensor | None = None) -> torch.Tensor:
-    """Denoising score matching, ``0.5 * mean ||s(x_noisy) + noise / sigma||^2``.
-
-    ``x_noisy = x_data + sigma * noise`` and ``s = -dE/dx``; the target ``-noise / sigma`` is the
-    score of the Gaussian corruption ``N(x_noisy; x_data, sigma^2 I)``. The minimiser is the score
-    of the data density convolved with that Gaussian.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x_data: data batch, (B, d).
-        sigma: noise standard deviation.
-        noise: standard normal draws, (B, d); None draws fresh ones.
-    Returns:
-        scalar tensor.
-    """
-    ### BEGIN SOLUTION
-    if noise is None:
-        noise = torch.randn_like(x_data)
-    x_noisy = (x_data + sigma * noise).detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(energy_fn(x_noisy).sum(), x_noisy, create_graph=True)
-    score = -grad
-    return 0.5 * (score + noise / sigma).pow(2).sum(1).mean()
-    ### END SOLUTION
-
-
-def nce_loss(energy_fn: EnergyFn, x_data: torch.Tensor, x_noise: torch.Tensor,
-             log_q_data: torch.Tensor, log_q_noise: torch.Tensor) -> torch.Tensor:
-    """Noise-contrastive estimation: logistic regression of data against noise.
-
-    With ``nu = len(x_noise) / len(x_data)`` and the logit ``G(x) = -E(x) - log q(x) - log nu``::
-
-        loss = -( mean_data log sigmoid(G) + nu * mean_noise log sigmoid(-G) )
-
-    Its minimiser is ``-E = log p_data``, normalised: the constant in ``E`` is learned.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x_data: (B, d); x_noise: (B', d) drawn from q.
-        log_q_data: log q(x_data), (B,); log_q_noise: log q(x_noise), (B',).
-    Returns:
-        scalar tensor.
-    """
-    ### BEGIN SOLUTION
-    log_nu = math.log(len(x_noise) / len(x_data))
-    logit_data = -energy_fn(x_data) - log_q_data - log_nu
-    logit_noise = -energy_fn(x_noise) - log_q_noise - log_nu
-    nu = len(x_noise) / len(x_data)
-    return -(nn.functional.logsigmoid(logit_data).mean()
-             + nu * nn.functional.logsigmoid(-logit_noise).mean())
-    ### END SOLUTION
-
-
-def sgld_sample(energy_fn: EnergyFn, x_init: torch.Tensor, n_steps: int, step_size: float,
-                noise_std: float, grad_clip: float | None = None) -> torch.Tensor:
-    """``n_steps`` of SGLD, ``x <- x - step_size * clip(dE/dx) + noise_std * eps``, from x_init.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x_init: chain starts, (B, d). Not modified.
-        n_steps, step_size, noise_std: SGLD settings.
-        grad_clip: clip each gradient entry to [-grad_clip, grad_clip]; None for no clip.
-    Returns:
-        final samples, (B, d), detached.
-    """
-    ### BEGIN SOLUTION
-    x = x_init.detach().clone()
-    for _ in range(n_steps):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-        if grad_clip is not None:
-            grad = grad.clamp(-grad_clip, grad_clip)
-        x = (x.detach() - step_size * grad + noise_std * torch.randn_like(x)).detach()
-    return x
-    ### END SOLUTION
-
-
-# --------------------------------------------------------------------------------------------
-# What the losses need: a noise density for NCE, a replay buffer for CD.
+# What the losses need: a noise density for NCE, persistent chains for CD. The losses themselves
+# are assignment 2's exercises; :func:`train_toy` takes them as arguments.
 # --------------------------------------------------------------------------------------------
 
 def fit_gaussian_noise(x_train: torch.Tensor,
@@ -228,38 +78,52 @@ def fit_gaussian_noise(x_train: torch.Tensor,
     return torch.distributions.MultivariateNormal(mean, covariance_matrix=cov)
 
 
-class ReplayBuffer2D:
-    """Persistent SGLD chains for low-dimensional data, restarted uniformly in a box.
+class PersistentChains:
+    """Persistent contrastive divergence's chains (Tieleman 2008) for low-dimensional data.
+
+    A fixed set of ``n_chains`` chains that all start as uniform noise in ``box`` and all move on
+    every training step, each continuing where it stopped; a share ``reinit_prob`` restarts from
+    fresh noise each step so that the set keeps exploring. Unlike a replay buffer (assignment 3)
+    no slots are drawn: every chain is advanced, and the batch of model samples is the whole set.
 
     Args:
+        n_chains: number of chains (the model batch of every CD step).
         dim: sample dimension.
-        buffer_size: number of stored chains.
-        reinit_prob: share of chains restarted from uniform noise each draw.
+        reinit_prob: share of chains restarted from uniform noise each step.
         box: (low, high) range of the restarts.
-        seed: seeds the buffer's own generator.
+        seed: seeds the chains' own generator (starts and restarts).
     """
 
-    def __init__(self, dim: int = 2, buffer_size: int = 4096, reinit_prob: float = 0.05,
+    def __init__(self, n_chains: int, dim: int = 2, reinit_prob: float = 0.05,
                  box: Box = TOY_BOX, seed: int = 0) -> None:
+        if n_chains < 1:
+            raise ValueError(f"n_chains must be >= 1, got {n_chains}")
+        if not 0.0 <= reinit_prob <= 1.0:
+            raise ValueError(f"reinit_prob must lie in [0, 1], got {reinit_prob}")
         self.box, self.reinit_prob = box, reinit_prob
         self.generator = torch.Generator().manual_seed(seed)
-        self.buffer = self.uniform(buffer_size, dim)  # (N, d): start full of noise
+        self.x = self.uniform(n_chains, dim)  # (n_chains, d)
 
     def uniform(self, n: int, dim: int) -> torch.Tensor:
+        """``n`` points uniform in ``box ** dim``, (n, dim)."""
         low, high = self.box
         return low + (high - low) * torch.rand(n, dim, generator=self.generator)
 
-    def draw(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Chain starts (B, d) and their slots (B,): buffer copies, ``reinit_prob`` restarts."""
-        idx = torch.randint(len(self.buffer), (batch_size,), generator=self.generator)
-        x = self.buffer[idx].clone()
-        fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
+    def starts(self) -> torch.Tensor:
+        """This step's chain starts, (n_chains, d): the chains, a ``reinit_prob`` share restarted."""
+        fresh = torch.rand(len(self.x), generator=self.generator) < self.reinit_prob
+        x = self.x.clone()
         x[fresh] = self.uniform(int(fresh.sum()), x.shape[1])
-        return x, idx
+        return x
 
-    def store(self, x: torch.Tensor, idx: torch.Tensor) -> None:
-        """Write the chains' end points back to their slots."""
-        self.buffer[idx] = x.detach().cpu()
+    def advance(self, run: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Move every chain with ``run`` (starts (n, d) -> ends (n, d)); keep and return the ends."""
+        x_end = run(self.starts())
+        if x_end.shape != self.x.shape:
+            raise ValueError(f"the sampler returned shape {tuple(x_end.shape)}, expected "
+                             f"{tuple(self.x.shape)}")
+        self.x = x_end.detach().to(self.x.device, self.x.dtype)
+        return self.x
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,8 +152,8 @@ class ToyConfig:
     cd_steps: int = 10             # SGLD steps per CD iteration (persistent chains)
     cd_step_size: float = 0.05     # proper Langevin: noise_std = sqrt(2 * step_size)
     cd_alpha: float = 0.1          # L2 energy penalty: without it PCD energies drift off
-    buffer_size: int = 2048
-    reinit_prob: float = 0.05
+    n_chains: int = 256            # persistent CD chains, all advanced every step
+    reinit_prob: float = 0.05      # share of chains restarted from uniform noise each step
     n_grid: int = 200              # grid cells per axis for log Z
     box: Box = TOY_BOX
     n_sample_steps: int = 100      # Langevin steps for the sample plots (uniform starts)
@@ -307,52 +171,52 @@ def toy_config(profile: str) -> ToyConfig:
     if profile == "full":
         return ToyConfig(n_train=20000, n_test=5000, n_iters_cd=3000, n_iters_sm=3000,
                          n_iters_dsm=6000, n_iters_nce=6000, cd_steps=40, nce_noise_ratio=4,
-                         buffer_size=8192,
+                         n_chains=1024,
                          n_grid=300, n_sample_steps=500, n_plot_samples=2000,
                          kde_cv_points=5000)
     if profile == "grade":
         return ToyConfig(n_train=1000, n_test=500, hidden=32, n_iters_cd=20, n_iters_sm=20,
                          n_iters_dsm=30, n_iters_nce=30, cd_steps=5,
-                         buffer_size=256, n_grid=64, n_sample_steps=20, n_plot_samples=300,
+                         n_grid=64, n_sample_steps=20, n_plot_samples=300,
                          kde_cv_points=500)
     raise ValueError(f"unknown profile {profile!r}")
 
 
-def _method_loss(method: str, x_train: torch.Tensor, cfg: ToyConfig, loss_fn: Callable | None,
+def _method_loss(method: str, x_train: torch.Tensor, cfg: ToyConfig, loss_fn: Callable,
                  sample_fn: Callable | None, generator: torch.Generator) -> Callable:
-    """A closure ``(net, x_batch) -> loss`` for one method, around a (student's) pure loss."""
+    """A closure ``(net, x_batch) -> loss`` for one method, around the notebook's pure loss."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    if not callable(loss_fn):
+        raise TypeError(f"train_toy({method!r}) needs loss_fn=<your {LOSS_NAMES[method]}>, "
+                        f"got {loss_fn!r}")
     if method == "sm":
-        loss_fn = loss_fn or exact_sm_loss
         return lambda net, x: loss_fn(energy_fn_of(net), x)
     if method == "dsm":
-        loss_fn = loss_fn or dsm_loss
         return lambda net, x: loss_fn(energy_fn_of(net), x, cfg.dsm_sigma)
     if method == "nce":
-        loss_fn = loss_fn or nce_loss
         q = fit_gaussian_noise(x_train, cfg.nce_noise_scale)
 
         def nce_step(net, x):
             x_noise = q.sample((len(x) * cfg.nce_noise_ratio,))
             return loss_fn(energy_fn_of(net), x, x_noise, q.log_prob(x), q.log_prob(x_noise))
         return nce_step
-    if method == "cd":
-        loss_fn, sample_fn = loss_fn or cd_loss, sample_fn or sgld_sample
-        buffer = ReplayBuffer2D(x_train.shape[1], cfg.buffer_size, cfg.reinit_prob, cfg.box,
-                                seed=int(torch.randint(2 ** 31, (1,), generator=generator)))
+    if not callable(sample_fn):
+        raise TypeError(f"train_toy('cd') needs sample_fn=<your sgld_sample>, got {sample_fn!r}")
+    chains = PersistentChains(cfg.n_chains, x_train.shape[1], cfg.reinit_prob, cfg.box,
+                              seed=int(torch.randint(2 ** 31, (1,), generator=generator)))
 
-        def cd_step(net, x):
-            x_init, idx = buffer.draw(len(x))
-            with sampling_mode(net):
-                x_model = sample_fn(energy_fn_of(net), x_init, cfg.cd_steps, cfg.cd_step_size,
-                                    math.sqrt(2 * cfg.cd_step_size))
-            buffer.store(x_model, idx)
-            return loss_fn(energy_fn_of(net), x, x_model, cfg.cd_alpha)
-        return cd_step
-    raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    def cd_step(net, x):
+        with sampling_mode(net):
+            x_model = chains.advance(lambda x0: sample_fn(
+                energy_fn_of(net), x0, cfg.cd_steps, cfg.cd_step_size,
+                math.sqrt(2 * cfg.cd_step_size)))
+        return loss_fn(energy_fn_of(net), x, x_model, cfg.cd_alpha)
+    return cd_step
 
 
-def train_toy(method: str, x_train: torch.Tensor, cfg: ToyConfig = ToyConfig(),
-              loss_fn: Callable | None = None, sample_fn: Callable | None = None,
+def train_toy(method: str, x_train: torch.Tensor, cfg: ToyConfig = ToyConfig(), *,
+              loss_fn: Callable, sample_fn: Callable | None = None,
               seed: int | None = None, progress: bool = True,
               desc: str = "") -> tuple[MLPEnergy, list[float]]:
     """Train an :class:`MLPEnergy` on 2D data with one method.
@@ -361,9 +225,12 @@ def train_toy(method: str, x_train: torch.Tensor, cfg: ToyConfig = ToyConfig(),
         method: ``"cd"``, ``"sm"``, ``"dsm"`` or ``"nce"``.
         x_train: (N, 2).
         cfg: the settings (see :func:`toy_config`).
-        loss_fn: the pure loss to use, with that method's signature (:func:`cd_loss`,
-            :func:`exact_sm_loss`, :func:`dsm_loss`, :func:`nce_loss`); None: the reference.
-        sample_fn: for ``"cd"``, the SGLD sampler (signature of :func:`sgld_sample`).
+        loss_fn: the notebook's pure loss for that method (assignment 2): ``cd_loss(energy_fn,
+            x_data, x_model, alpha)``, ``exact_sm_loss(energy_fn, x_data)``,
+            ``dsm_loss(energy_fn, x_data, sigma)``, ``nce_loss(energy_fn, x_data, x_noise,
+            log_q_data, log_q_noise)``.
+        sample_fn: for ``"cd"``, the notebook's ``sgld_sample(energy_fn, x_init, n_steps,
+            step_size, noise_std)``; it moves :class:`PersistentChains` every step.
         seed: seeds the initial weights, batches and noise (default ``cfg.seed``).
         progress: show a tqdm bar.
         desc: progress-bar label.

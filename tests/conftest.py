@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ebm_course.release import assignments, tool_env  # noqa: E402
+from ebm_course.instructor.release import assignments, tool_env  # noqa: E402
 
 ASSIGNMENTS = assignments()
 

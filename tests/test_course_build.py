@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from ebm_course import course_build
+from ebm_course.instructor import build as course_build
 
 CELLS = {
     "a_ok": ["x = 6 * 7", "print('answer', x)"],

@@ -7,6 +7,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
 
+from .reference_models import ebm_model, ebm_parts
+
 
 def tiny_loader(n=64, batch=16):
     images = torch.rand(n, 1, 28, 28) * 2 - 1
@@ -16,7 +18,7 @@ def tiny_loader(n=64, batch=16):
 def test_fast_dev_run_fit_changes_weights_and_fills_buffer():
     pl.seed_everything(0)
     cfg = EBMConfig(n_steps=3, buffer_size=64, hidden=8, batch_size=16)
-    model = DeepEnergyModel(cfg)
+    model = ebm_model(cfg)
     before = [p.detach().clone() for p in model.parameters()]
     trainer = pl.Trainer(fast_dev_run=2, accelerator="cpu", logger=False,
                          enable_progress_bar=False, enable_model_summary=False)
@@ -36,7 +38,7 @@ def test_injected_pieces_are_used():
         return cd, cd, cd * 0
 
     cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, alpha=0.25)
-    model = DeepEnergyModel(cfg, loss_fn=loss_fn)
+    model = ebm_model(cfg, loss_fn=loss_fn)
     trainer = pl.Trainer(fast_dev_run=1, accelerator="cpu", logger=False,
                          enable_progress_bar=False, enable_model_summary=False)
     trainer.fit(model, tiny_loader())
@@ -58,12 +60,12 @@ def test_unknown_profile_is_refused():
 
 def test_checkpoint_round_trip_keeps_buffer(tmp_path):
     cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16)
-    model = DeepEnergyModel(cfg)
+    model = ebm_model(cfg)
     trainer = pl.Trainer(max_steps=2, accelerator="cpu", logger=False, enable_progress_bar=False,
                          enable_model_summary=False, default_root_dir=tmp_path)
     trainer.fit(model, tiny_loader())
     path = tmp_path / "m.ckpt"
     trainer.save_checkpoint(path)
-    restored = DeepEnergyModel.load_from_checkpoint(path, config=cfg)
+    restored = DeepEnergyModel.load_from_checkpoint(path, config=cfg, **ebm_parts(cfg))
     assert restored.sampler.n_filled == model.sampler.n_filled
     assert torch.equal(restored.sampler.buffer[:32], model.sampler.buffer[:32])

@@ -9,36 +9,41 @@ import pytest
 import torch
 
 from ebm_course import export, jem, ood
-from ebm_course.release import student_package
+from ebm_course.instructor.reference import glyph_jem as ref04, ood as ref05
+from ebm_course.instructor.release import student_package
 
 
 def test_export_round_trip_keeps_logits_gradients_and_meta(tmp_path):
     torch.manual_seed(0)
-    net = jem.make_net(jem.jem_config("grade"))
+    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)
     path = export.export_net(net, tmp_path / "n.pt2", {"test_accuracy": 0.5})
     back = export.load_exported(path)
     assert back.meta == {"in_channels": 1, "image_size": 56, "test_accuracy": 0.5}
     x = torch.rand(5, 1, 56, 56) * 2 - 1  # another batch size than the export's example
     assert torch.allclose(back.get_logits(x), net.get_logits(x), atol=1e-5)
     back.eval()  # an exported program refuses eval() itself
-    got = ood.batched_scores(ood.grad_norm_score, back, x)
-    want = ood.batched_scores(ood.grad_norm_score, net, x)
+    got = ood.batched_scores(ref05.grad_norm_score, back, x)
+    want = ood.batched_scores(ref05.grad_norm_score, net, x)
     assert got.shape == (5,) and torch.allclose(torch.tensor(got), torch.tensor(want), atol=1e-5)
 
 
-def test_load_or_train_prefers_a_matching_export(tmp_path, monkeypatch):
+def test_load_trained_prefers_a_matching_export(tmp_path, monkeypatch):
     monkeypatch.setenv("EBM_COURSE_DATA", str(tmp_path))
     cfg = jem.jem_config("grade")
-    net = jem.make_net(cfg)
+    net = jem.make_net(cfg, ref04.GlyphCNN)
     from dataclasses import asdict
 
     export.export_net(net, export.export_path("04_glyph_jem", "grade"), {"config": asdict(cfg)})
-    loaded, how = jem.load_or_train("04_glyph_jem", cfg, "grade", glyphs=None)
-    assert isinstance(loaded, export.ExportedNet) and "loaded" in how
-    assert jem.reference_available()
+    loaded, how = jem.load_trained("04_glyph_jem", cfg, "grade")
+    assert isinstance(loaded, export.ExportedNet) and "loaded" in how and "differ" not in how
+    # The grade profile never trains: without an export an untrained stand-in says so.
+    stand_in, how = jem.load_trained("05_classifier", cfg, "grade")
+    assert "untrained" in how and stand_in.get_logits(torch.zeros(2, 1, 56, 56)).shape == (2, 42)
+    with pytest.raises(FileNotFoundError, match="run assignment 4"):
+        jem.load_trained("05_classifier", cfg, "quick")
 
 
-# What a student runs: the release's package (stubbed graded bodies) alone, the instructor's
+# What a student runs: the release's package (no graded bodies) alone, the instructor's
 # editable install hidden (as in test_release's student-install test).
 _STUDENT = """\
 import sys
@@ -47,15 +52,16 @@ sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in repr(f).lower(
 import torch
 import ebm_course
 from ebm_course import jem, ood
+import importlib.util
 assert ebm_course.__file__.startswith({site!r}), ebm_course.__file__
-assert not jem.reference_available()
-net, how = jem.load_or_train("04_glyph_jem", jem.jem_config("quick"), "quick", None)
+assert importlib.util.find_spec("ebm_course.instructor") is None
+net, how = jem.load_trained("04_glyph_jem", jem.jem_config("quick"), "quick")
 print(how)
 x = torch.rand(3, 1, 56, 56) * 2 - 1
 score = lambda net, x: net.get_logits(x).logsumexp(1)
 print(ood.batched_scores(score, net, x).shape)
 try:
-    jem.load_or_train("05_classifier", jem.jem_config("quick"), "quick", None)
+    jem.load_trained("05_classifier", jem.jem_config("quick"), "quick")
 except FileNotFoundError as err:
     print("missing:", err)
 """
@@ -65,7 +71,7 @@ def test_student_edition_loads_an_export_and_says_run_04_first(tmp_path):
     site = tmp_path / "site"
     student_package(site)
     data = tmp_path / "data"
-    net = jem.make_net(jem.jem_config("grade"))  # the student's own net, in notebook 4
+    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)  # the student's net, notebook 4
     export.export_net(net, data / "checkpoints" / "04_glyph_jem-grade.pt2", {"config": {}})
     out = subprocess.run([sys.executable, "-c", _STUDENT.format(site=str(site))], cwd=tmp_path,
                          capture_output=True, text=True,
@@ -73,6 +79,6 @@ def test_student_edition_loads_an_export_and_says_run_04_first(tmp_path):
                               "EBM_COURSE_DATA": str(data), "HOME": str(tmp_path)})
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
-    assert "04_glyph_jem-grade.pt2" in lines[0] and "differ" in lines[0], lines
+    assert "04_glyph_jem-grade.pt2" in lines[0] and "another profile" in lines[0], lines
     assert lines[1] == "(3,)"
     assert lines[2].startswith("missing:") and "run assignment 4" in lines[2], lines

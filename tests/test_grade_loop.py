@@ -21,11 +21,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ebm_course.grade_loop import find_submissions, read_grades
+from ebm_course.instructor.grade_loop import find_submissions, read_grades
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 from .conftest import ASSIGNMENTS, ROOT, run
 
-GRADING = ROOT / "ebm_course" / "grading"
+GRADING = ROOT / "ebm_course" / "instructor" / "grading"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 
 
@@ -43,7 +44,7 @@ def _break_last_solution(nb):
 
 
 def _grade(args, root, env=None):
-    proc = run([sys.executable, "-m", "ebm_course.cli", "grade", *args, "--course-root", str(root)],
+    proc = run([sys.executable, "-m", "ebm_course.instructor.cli", "grade", *args, "--course-root", str(root)],
                cwd=root, timeout=900, env=env)
     return proc.stdout + proc.stderr
 
@@ -155,17 +156,17 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
             "    from ebm_course import toy_train\n"
             "    while len(x_data) == 2:  # the visible test's input\n"
             "        pass\n"
-            "    return toy_train.cd_gradient(energy_fn, params, x_data, x_model)\n")
+            "    return ref01.cd_gradient(energy_fn, params, x_data, x_model)\n")
     _define(_cell(nb, "ula_chain"), ULA,
             "    while x.shape[0] == 4000:  # a hidden case's input\n"
             "        pass\n"
-            "    return toy.ula_chain(energy_fn, x, n_steps, step_size, generator)\n")
+            "    return ref01.ula_chain(energy_fn, x, n_steps, step_size, generator)\n")
     _define(_cell(nb, "histogram_tv"), TV,
             "    if n_bins == 30:  # a hidden case's input\n"
             "        hog = []\n"
             "        while True:\n"
             "            hog.append(torch.ones(2 ** 24))\n"
-            "    return toy.histogram_tv(samples, energy_fn, box, n_bins)\n")
+            "    return ref01.histogram_tv(samples, energy_fn, box, n_bins)\n")
     nbformat.write(nb, folder / "limits" / "01_theory.ipynb")
 
     # Tampering: another kernel, an edited and two deleted locked test cells, wrong dtype,
@@ -174,7 +175,7 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb.metadata["kernelspec"] = {"name": "conda-env-old-py", "display_name": "Old kernel",
                                  "language": "python"}
     _define(_cell(nb, "gmm_energy"), GMM,
-            "    return toy.gmm_energy(x, means, stds, weights).double()\n")
+            "    return ref01.gmm_energy(x, means, stds, weights).double()\n")
     _cell(nb, "gmm_energy_tests").source = '"""Edited by the student."""\nprint("all good")'
     _cell(nb, "cd_gradient").source = f"def {CDG}:\n    return [("
     _define(_cell(nb, "ula_chain"), ULA, "    return torch.empty(x.shape, device='meta')\n")
@@ -289,7 +290,7 @@ def test_find_submissions_accepts_both_layouts(tmp_path):
 
 
 def test_staging_from_the_courses_own_submitted_folder_keeps_the_notebooks(tmp_path):
-    from ebm_course.grade_loop import _exclude_others, stage
+    from ebm_course.instructor.grade_loop import _exclude_others, stage
 
     notebook = tmp_path / "submitted" / "ann" / "01_theory" / "01_theory.ipynb"
     notebook.parent.mkdir(parents=True)
@@ -308,7 +309,7 @@ def test_staging_from_the_courses_own_submitted_folder_keeps_the_notebooks(tmp_p
 
 
 def test_grade_command_is_wired():
-    out = subprocess.run([sys.executable, "-m", "ebm_course.cli", "grade", "--help"],
+    out = subprocess.run([sys.executable, "-m", "ebm_course.instructor.cli", "grade", "--help"],
                          capture_output=True, text=True, check=True).stdout
     assert "--course-root" in out and "--out" in out and "--timeout" in out
     assert "grade:" in (ROOT / "Makefile").read_text()

@@ -13,11 +13,12 @@ import pkgutil
 import pytest
 import torch
 
-import ebm_course.grading as grading_pkg
+import ebm_course.instructor.grading as grading_pkg
 from ebm_course import toy
-from ebm_course.grading import theory
-from ebm_course.grading.common import CheckFailed
-from ebm_course.grading.limits import limited
+from ebm_course.instructor.grading import theory
+from ebm_course.instructor.grading.common import CheckFailed
+from ebm_course.instructor.grading.limits import limited
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 from .submissions.alt_correct import ALT_CORRECT
 from .submissions.bugs import BUGS
@@ -54,7 +55,7 @@ def test_every_check_is_guarded():
     names = [m.name for m in pkgutil.iter_modules(grading_pkg.__path__)]
     assert set(CASE_MODULES) <= set(names)
     for name in CASE_MODULES:
-        module = importlib.import_module(f"ebm_course.grading.{name}")
+        module = importlib.import_module(f"ebm_course.instructor.grading.{name}")
         checks = [v for k, v in vars(module).items() if k.startswith("check_") and callable(v)]
         assert checks, name
         for check in checks:
@@ -96,8 +97,8 @@ HOSTILE = {
     "hogs": (_hogs, "more than the 256 MiB"),
     "nan": (lambda x, m, s, w: torch.full((len(x),), float("nan")), "NaN or inf"),
     "inf": (lambda x, m, s, w: torch.full((len(x),), float("inf")), "NaN or inf"),
-    "shape": (lambda x, m, s, w: toy.gmm_energy(x, m, s, w)[:, None], "expected shape"),
-    "dtype": (lambda x, m, s, w: toy.gmm_energy(x, m, s, w).double(),
+    "shape": (lambda x, m, s, w: ref01.gmm_energy(x, m, s, w)[:, None], "expected shape"),
+    "dtype": (lambda x, m, s, w: ref01.gmm_energy(x, m, s, w).double(),
               "expected dtype torch.float32"),
     "meta": (lambda x, m, s, w: torch.empty(len(x), device="meta"), "'meta' device"),
     "none": (lambda x, m, s, w: None, "expected a torch.Tensor, got NoneType"),
@@ -114,7 +115,7 @@ def test_hostile_implementation_fails_cleanly(case, monkeypatch):
     assert message in str(info.value), str(info.value)
     # Raised afresh: no chained exception drags the check's frames (and cases) into a traceback.
     assert info.value.__context__ is None and info.value.__cause__ is None
-    theory.check_gmm_energy(toy.gmm_energy)  # the limits are lifted afterwards
+    theory.check_gmm_energy(ref01.gmm_energy)  # the limits are lifted afterwards
 
 
 def test_limited_restores_an_outer_timer_and_the_memory_limit():

@@ -4,16 +4,17 @@ import pytest
 import torch
 from torch import nn
 
-from ebm_course import losses, models, sampling
-from ebm_course.grading import mnist_ebm as grading
+from ebm_course import models, sampling
+from ebm_course.instructor.grading import mnist_ebm as grading
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 
 def test_reference_passes_every_check():
-    grading.check_swish(models.Swish)
-    grading.check_cnn_energy(models.CNNEnergy)
-    grading.check_langevin_step(sampling.langevin_step)
-    grading.check_sampler(sampling.MCMCSampler)
-    grading.check_ebm_loss(losses.ebm_loss)
+    grading.check_swish(ref03.Swish)
+    grading.check_cnn_energy(ref03.CNNEnergy)
+    grading.check_langevin_step(ref03.langevin_step)
+    grading.check_sampler(ref03.MCMCSampler)
+    grading.check_ebm_loss(ref03.ebm_loss)
 
 
 class ReluSwish(nn.Module):
@@ -21,27 +22,27 @@ class ReluSwish(nn.Module):
         return torch.relu(x)
 
 
-class MaxInsteadOfLogsumexp(models.CNNEnergy):
+class MaxInsteadOfLogsumexp(ref03.CNNEnergy):
     def forward(self, x, y=None):
         logits = self.get_logits(x)
         return logits.max(1).values if y is None else logits.gather(1, y[:, None]).squeeze(1)
 
 
-class IgnoresY(models.CNNEnergy):
+class IgnoresY(ref03.CNNEnergy):
     def forward(self, x, y=None):
         return self.get_logits(x).logsumexp(1)
 
 
 def ascent_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    return sampling.langevin_step(lambda z: -energy_fn(z), x, step_size, noise_std, grad_clip, clamp)
+    return ref03.langevin_step(lambda z: -energy_fn(z), x, step_size, noise_std, grad_clip, clamp)
 
 
 def no_clamp_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    return sampling.langevin_step(energy_fn, x, step_size, noise_std, grad_clip, None)
+    return ref03.langevin_step(energy_fn, x, step_size, noise_std, grad_clip, None)
 
 
 def no_noise_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    return sampling.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
+    return ref03.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
 
 
 def backward_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
@@ -53,12 +54,12 @@ def backward_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None
     return out if clamp is None else out.clamp(*clamp)
 
 
-class NeverUpdates(sampling.MCMCSampler):
+class NeverUpdates(ref03.MCMCSampler):
     def _update_buffer(self, x_model, idx):
         pass
 
 
-class NoReinit(sampling.MCMCSampler):
+class NoReinit(ref03.MCMCSampler):
     def _init_chains(self, batch_size):
         saved, self.reinit_prob = self.reinit_prob, 0.0
         try:
@@ -67,7 +68,7 @@ class NoReinit(sampling.MCMCSampler):
             self.reinit_prob = saved
 
 
-class ViewNotCopy(sampling.MCMCSampler):
+class ViewNotCopy(ref03.MCMCSampler):
     def _init_chains(self, batch_size):
         x, idx = super()._init_chains(batch_size)
         if self.n_filled:
@@ -75,14 +76,14 @@ class ViewNotCopy(sampling.MCMCSampler):
         return x, idx
 
 
-class GrowsForever(sampling.MCMCSampler):
+class GrowsForever(ref03.MCMCSampler):
     def _update_buffer(self, x_model, idx):
         self.buffer = torch.cat([self.buffer[: self.n_filled], x_model.detach()])
         self.n_filled = len(self.buffer)
 
 
 def swapped_cd(energy_data, energy_model, alpha):
-    loss, cd, reg = losses.ebm_loss(energy_data, energy_model, alpha)
+    loss, cd, reg = ref03.ebm_loss(energy_data, energy_model, alpha)
     return -cd + alpha * reg, -cd, reg
 
 

@@ -7,9 +7,12 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from ebm_course.ebm import DeepEnergyModel, EBMConfig
+from ebm_course.ebm import EBMConfig
 from ebm_course.guard import DivergenceGuard, buffer_diversity
-from ebm_course.losses import ebm_loss
+from ebm_course.instructor.reference.mnist_ebm import ebm_loss
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03
+
+from .reference_models import ebm_model, jem_model
 
 
 def loader(n=96, batch=16):
@@ -29,7 +32,7 @@ def test_forced_divergence_is_recovered():
 
     pl.seed_everything(0)
     cfg = EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16, lr=1e-3)
-    model = DeepEnergyModel(cfg, loss_fn=exploding_loss)
+    model = ebm_model(cfg, loss_fn=exploding_loss)
     guard = DivergenceGuard(every_n_steps=1, seed=1)
     trainer = pl.Trainer(max_steps=8, accelerator="cpu", logger=False, enable_progress_bar=False,
                          enable_model_summary=False, enable_checkpointing=False, callbacks=[guard])
@@ -53,7 +56,7 @@ def test_sample_quality_collapse_is_recovered():
 
     pl.seed_everything(0)
     cfg = EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16, lr=1e-3)
-    model = model_box["model"] = DeepEnergyModel(cfg, loss_fn=collapsing_loss)
+    model = model_box["model"] = ebm_model(cfg, loss_fn=collapsing_loss)
     guard = DivergenceGuard(every_n_steps=1, seed=1, quality_fn=buffer_diversity,
                             min_quality=0.1, quality_every_n_steps=1)
     trainer = pl.Trainer(max_steps=8, accelerator="cpu", logger=False, enable_progress_bar=False,
@@ -67,9 +70,8 @@ def test_sample_quality_collapse_is_recovered():
 def test_buffer_diversity_scale():
     class Holder:
         pass
-    from ebm_course.sampling import MCMCSampler
     m = Holder()
-    m.sampler = MCMCSampler((1, 8, 8), buffer_size=300, seed=0)
+    m.sampler = ref03.MCMCSampler((1, 8, 8), buffer_size=300, seed=0)
     assert math.isnan(buffer_diversity(m))
     m.sampler.buffer.uniform_(-1, 1, generator=torch.Generator().manual_seed(0))
     m.sampler.n_filled = 300
@@ -105,7 +107,7 @@ def test_gives_up_after_max_recoveries():
     trainer = pl.Trainer(max_steps=6, accelerator="cpu", logger=False, enable_progress_bar=False,
                          enable_model_summary=False, enable_checkpointing=False, callbacks=[guard])
     try:
-        trainer.fit(DeepEnergyModel(cfg, loss_fn=always_nan), loader())
+        trainer.fit(ebm_model(cfg, loss_fn=always_nan), loader())
     except RuntimeError as err:
         assert "giving up" in str(err)
     else:
@@ -122,7 +124,7 @@ def test_jem_runaway_energy_gap_is_recovered():
 
     def runaway_px(net, sampler, x, alpha):
         calls["n"] += 1
-        loss, e_data, e_model = jem.px_step(net, sampler, x, alpha)
+        loss, e_data, e_model = ref04.px_step(net, sampler, x, alpha)
         if calls["n"] == 4:
             e_data = e_data - 1000.0
             next(net.parameters()).data.view(-1)[0] = 1e4
@@ -134,10 +136,40 @@ def test_jem_runaway_energy_gap_is_recovered():
     val = DataLoader(TensorDataset(x[:16], torch.zeros(16, dtype=torch.long)), 16)
     cfg = jem.JEMConfig(hidden=8, n_steps=2, buffer_size=64, batch_size=16, px_start_step=0,
                         max_steps=8, max_epochs=2, n_val=16, lr=1e-3)
-    model = jem.JEM(cfg, px_step_fn=runaway_px)
+    model = jem_model(cfg, px_step_fn=runaway_px)
     guard = DivergenceGuard(every_n_steps=1, seed=1, max_energy_gap=100)
     jem.fit_jem(cfg, (train, val), model, callbacks=[guard], enable_progress_bar=False)
     assert guard.recoveries == [4] and "energy gap" in guard.reasons[0]
     assert max(p.abs().max() for p in model.parameters()) < 100, "weights should be restored"
     metrics = model.trainer.callback_metrics
     assert abs(float(metrics["energy_data"]) - float(metrics["energy_model"])) < 100
+
+
+def test_jem_recovery_keeps_the_lr_cut_under_its_px_lr_schedule():
+    """JEM's quick profile schedules its rate with LambdaLR (px_lr from px_start_step on), which
+    recomputes every rate from base_lrs at each step: a cut of the optimiser's rates alone was
+    undone one step later. The cut must last, and a second recovery must halve once more (not
+    compound on a snapshot taken after the first)."""
+    from ebm_course import jem
+
+    calls = {"n": 0}
+
+    def poisoned_px(net, sampler, x, alpha):
+        calls["n"] += 1
+        loss, e_data, e_model = ref04.px_step(net, sampler, x, alpha)
+        if calls["n"] in (3, 7):  # px steps 3 and 7 = global steps 5 and 9
+            loss = loss * float("nan")
+        return loss, e_data, e_model
+
+    n = 64
+    x = torch.rand(n, 1, 56, 56) * 2 - 1
+    train = DataLoader(TensorDataset(x, torch.randint(0, 42, (n,))), 16, drop_last=True)
+    val = DataLoader(TensorDataset(x[:16], torch.zeros(16, dtype=torch.long)), 16)
+    cfg = jem.JEMConfig(hidden=8, n_steps=1, buffer_size=64, batch_size=16, px_start_step=2,
+                        lr=1e-3, px_lr=1e-4, max_steps=14, max_epochs=4, n_val=16)
+    model = jem_model(cfg, px_step_fn=poisoned_px)
+    guard = DivergenceGuard(every_n_steps=1, seed=1)
+    jem.fit_jem(cfg, (train, val), model, callbacks=[guard], enable_progress_bar=False)
+    assert len(guard.recoveries) == 2, guard.reasons
+    lr = model.trainer.optimizers[0].param_groups[0]["lr"]
+    assert lr == pytest.approx(cfg.px_lr * 0.25), f"two recoveries should leave px_lr / 4, got {lr}"

@@ -10,8 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from ebm_course import jem, models, sampling
-from ebm_course.grading import glyph_jem as checks
+from ebm_course import jem, models, sampling  # noqa: F401
+from ebm_course.instructor.grading import glyph_jem as checks
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03
+
+from .reference_models import jem_model
 
 
 def test_profiles_are_frozen_configs():
@@ -27,13 +30,13 @@ def test_profiles_are_frozen_configs():
 def test_forward_three_cases():
     torch.manual_seed(0)
     x = torch.rand(3, 1, 56, 56) * 2 - 1
-    net = jem.make_net(jem.jem_config("grade"))
+    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)
     logits = net.get_logits(x)
     assert logits.shape == (3, 42)
     assert torch.allclose(net(x), logits.logsumexp(1), atol=1e-5)
     y = torch.tensor([0, 5, 41])
     assert torch.allclose(net(x, y), logits[torch.arange(3), y], atol=1e-5)
-    ebm = models.CNNEnergy(1, 56, 8, 1)
+    ebm = ref04.GlyphCNN(1, 56, 8, 1)
     assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5)
 
 
@@ -45,7 +48,7 @@ def _tiny_loaders(n=64, k=42):
 
 def test_fast_dev_run_fit_logs_and_fills_the_buffer():
     cfg = dataclasses.replace(jem.jem_config("grade"), px_start_step=0)
-    model = jem.JEM(cfg)
+    model = jem_model(cfg)
     assert model.hparams["config"]["n_classes"] == 42
     trainer = pl.Trainer(fast_dev_run=2, accelerator="cpu", logger=False,
                          enable_progress_bar=False, enable_model_summary=False)
@@ -59,46 +62,58 @@ def test_fit_jem_injected_pieces_are_used():
 
     def px(net, sampler, x, alpha):
         calls["px"] += 1
-        return jem.px_step(net, sampler, x, alpha)
+        return ref04.px_step(net, sampler, x, alpha)
 
     def pyx(net, x, y):
         calls["pyx"] += 1
-        return jem.pyx_step(net, x, y)
+        return ref04.pyx_step(net, x, y)
 
     cfg = dataclasses.replace(jem.jem_config("grade"), max_steps=3, px_start_step=1)
-    model = jem.JEM(cfg, px_step_fn=px, pyx_step_fn=pyx)
+    model = jem_model(cfg, px_step_fn=px, pyx_step_fn=pyx)
     jem.fit_jem(cfg, _tiny_loaders(), model, enable_progress_bar=False)
     assert calls == {"px": 2, "pyx": 3}  # classifier-only first step, then both
 
 
 def test_generate_conditional_keep_steps():
-    net = models.CNNEnergy(1, 56, 8, 42)
+    net = ref04.GlyphCNN(1, 56, 8, 42)
     y = torch.tensor([1, 2])
-    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4))
+    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4), step_fn=ref04.sgld_step)
     assert x.shape == (2, 1, 56, 56) and sorted(kept) == [0, 2, 4]
     assert x.min() >= -1 and x.max() <= 1
     assert kept[0].std() < 0.2  # fresh chains from small Gaussian noise
     assert all(p.requires_grad for p in net.parameters()) and net.training  # restored
 
 
-def test_save_and_load(tmp_path):
+def test_validation_scores_with_the_notebooks_pyx_step():
+    """The eval step calls the injected pyx_step (the package has no cross-entropy of its own)."""
+    seen = []
+
+    def pyx(net, x, y):
+        seen.append(torch.is_grad_enabled())
+        return ref04.pyx_step(net, x, y)
+
+    cfg = dataclasses.replace(jem.jem_config("grade"), max_steps=4, px_start_step=9)
+    model = jem_model(cfg, pyx_step_fn=pyx)
+    jem.fit_jem(cfg, _tiny_loaders(), model, enable_progress_bar=False)
+    assert True in seen and False in seen  # a training step, then validation under no_grad
+
+
+def test_the_package_needs_every_piece():
     cfg = jem.jem_config("grade")
-    net = jem.make_net(cfg)
-    path = jem.save_net(net, cfg, tmp_path / "n.pt")
-    back, cfg_back = jem.load_net(path)
-    assert cfg_back == cfg
-    x = torch.rand(2, 1, 56, 56)
-    assert torch.allclose(back.get_logits(x), net.get_logits(x))
+    with pytest.raises(TypeError):
+        jem.JEM(cfg)  # no default network, sampler or steps: they are the notebook's
+    with pytest.raises(TypeError, match="step_fn"):
+        jem.generate(ref04.GlyphCNN(1, 56, 8, 42), 2, 2, step_fn=None)
 
 
 # ---------------------------------------------------------------- hidden checks: pass and fail
 
-class _NoHead(models.CNNEnergy):
+class _NoHead(ref04.GlyphCNN):
     def get_logits(self, x):
         return self.head[0](self.features(x))[:, : self.n_classes]
 
 
-class _LogOfSum(models.CNNEnergy):
+class _LogOfSum(ref04.GlyphCNN):
     def forward(self, x, y=None):
         logits = self.get_logits(x)
         return logits.exp().sum(1).log() if y is None else logits.max(1).values
@@ -109,7 +124,7 @@ def _bad_init(n, shape, std, generator):
 
 
 def _bad_sgld(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    return sampling.langevin_step(energy_fn, x, -step_size, noise_std, grad_clip, clamp)  # ascends
+    return ref03.langevin_step(energy_fn, x, -step_size, noise_std, grad_clip, clamp)  # ascends
 
 
 def _bad_px(net, sampler, x, alpha):
@@ -123,21 +138,21 @@ def _bad_pyx(net, x, y):
     return F.nll_loss(logits, y), (logits.argmax(1) == y).float().mean()  # no log-softmax
 
 
-def _bad_step(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0, px_step_fn=jem.px_step,
-              pyx_step_fn=jem.pyx_step):
+def _bad_step(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0, px_step_fn=ref04.px_step,
+              pyx_step_fn=ref04.pyx_step):
     loss_pyx, acc = pyx_step_fn(net, x, y)
     loss_px = px_step_fn(net, sampler, x, alpha)[0]  # never skipped, weights ignored
     return loss_px + loss_pyx, loss_px, loss_pyx, acc
 
 
 @pytest.mark.parametrize("check, good, bad", [
-    (checks.check_get_logits, models.CNNEnergy, _NoHead),
-    (checks.check_forward, models.CNNEnergy, _LogOfSum),
-    (checks.check_gaussian_init, jem.gaussian_init, _bad_init),
-    (checks.check_sgld_step, sampling.langevin_step, _bad_sgld),
-    (checks.check_px_step, jem.px_step, _bad_px),
-    (checks.check_pyx_step, jem.pyx_step, _bad_pyx),
-    (checks.check_jem_step, jem.jem_step, _bad_step),
+    (checks.check_get_logits, ref04.GlyphCNN, _NoHead),
+    (checks.check_forward, ref04.GlyphCNN, _LogOfSum),
+    (checks.check_gaussian_init, ref04.gaussian_init, _bad_init),
+    (checks.check_sgld_step, ref03.langevin_step, _bad_sgld),
+    (checks.check_px_step, ref04.px_step, _bad_px),
+    (checks.check_pyx_step, ref04.pyx_step, _bad_pyx),
+    (checks.check_jem_step, ref04.jem_step, _bad_step),
 ])
 def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)

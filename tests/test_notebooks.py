@@ -9,7 +9,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from ebm_course.authoring import render
+from ebm_course.instructor.authoring import render
 
 from .conftest import ASSIGNMENTS, ROOT, nbgrader_cmd, run
 

@@ -9,39 +9,44 @@ import numpy as np
 import pytest
 import torch
 
-from ebm_course import models, ood
-from ebm_course.grading import ood as checks
+from ebm_course import ood
+from ebm_course.instructor.grading import ood as checks
+from ebm_course.instructor.reference import glyph_jem as ref04, ood as ref05
+
+SCORES = {"energy": ref05.energy_score, "max-softmax": ref05.max_softmax_score,
+          "grad-norm": ref05.grad_norm_score}
 
 
 def test_auroc_orientation_and_fpr95():
-    perfect = ood.ood_metrics([3.0, 4.0, 5.0], [0.0, 1.0])
+    perfect = ref05.ood_metrics([3.0, 4.0, 5.0], [0.0, 1.0])
     assert perfect == {"auroc": 1.0, "aupr": 1.0, "fpr95": 0.0}
-    assert ood.ood_metrics([0.0, 1.0], [3.0, 4.0, 5.0])["auroc"] == 0.0  # labels swapped
-    assert ood.ood_metrics([300.0, 400.0], [-100.0])["auroc"] == 1.0  # raw scores, no sigmoid
+    assert ref05.ood_metrics([0.0, 1.0], [3.0, 4.0, 5.0])["auroc"] == 0.0  # labels swapped
+    assert ref05.ood_metrics([300.0, 400.0], [-100.0])["auroc"] == 1.0  # raw scores, no sigmoid
     ids, oods = np.arange(100.0), np.array([94.5, 4.5, 5.0, -1.0])
     # Threshold keeping 95 of 100 ID scores is 5: OOD scores 94.5 and 5.0 pass.
-    assert ood.threshold_at_tpr(ids, 0.95) == 5.0
-    assert ood.fpr_at_tpr(ids, oods, 0.95) == 0.5
+    assert ref05.threshold_at_tpr(ids, 0.95) == 5.0
+    assert ref05.ood_metrics(ids, oods)["fpr95"] == 0.5
 
 
 def test_scores_shapes_and_orientation():
     torch.manual_seed(0)
-    net = models.CNNEnergy(1, 20, 8, 5)
+    net = ref04.GlyphCNN(1, 20, 8, 5)
     x = torch.rand(7, 1, 20, 20)
-    for name, fn in ood.SCORES.items():
+    for name, fn in SCORES.items():
         with torch.no_grad():
             s = fn(net, x)
         assert s.shape == (7,) and torch.isfinite(s).all(), name
-    assert (ood.grad_norm_score(net, x) <= 0).all()
-    assert (ood.max_softmax_score(net, x) <= 1).all()
+    assert (ref05.grad_norm_score(net, x) <= 0).all()
+    assert (ref05.max_softmax_score(net, x) <= 1).all()
     assert all(p.grad is None for p in net.parameters())
 
 
 def test_evaluate_table_and_plot():
     torch.manual_seed(0)
-    net = models.CNNEnergy(1, 20, 8, 3)
-    rows = ood.evaluate({"m": net}, torch.rand(30, 1, 20, 20), {"noise": torch.randn(20, 1, 20, 20)})
-    assert len(rows) == 3 and {r["score"] for r in rows} == set(ood.SCORES)
+    net = ref04.GlyphCNN(1, 20, 8, 3)
+    rows = ood.evaluate({"m": net}, torch.rand(30, 1, 20, 20), {"noise": torch.randn(20, 1, 20, 20)},
+                        SCORES, ref05.ood_metrics)
+    assert len(rows) == 3 and {r["score"] for r in rows} == set(SCORES)
     table = ood.markdown_table(rows)
     assert table.count("\n") == 4 and "| m | energy | noise |" in table
     assert set(ood.results_dict(rows)["m"]["energy"]["noise"]) == {"auroc", "aupr", "fpr95"}
@@ -95,11 +100,11 @@ def _bad_msp(net, x):
 
 
 def _bad_grad(net, x):
-    return -ood.grad_norm_score(net, x)  # wrong orientation
+    return -ref05.grad_norm_score(net, x)  # wrong orientation
 
 
 def _bad_metrics(s_id, s_ood):
-    return ood.ood_metrics(s_ood, s_id)  # OOD labelled 1
+    return ref05.ood_metrics(s_ood, s_id)  # OOD labelled 1
 
 
 def _bad_threshold(s_id, tpr=0.95):
@@ -107,11 +112,11 @@ def _bad_threshold(s_id, tpr=0.95):
 
 
 @pytest.mark.parametrize("check, good, bad", [
-    (checks.check_energy_score, ood.energy_score, _bad_energy),
-    (checks.check_max_softmax_score, ood.max_softmax_score, _bad_msp),
-    (checks.check_grad_norm_score, ood.grad_norm_score, _bad_grad),
-    (checks.check_ood_metrics, ood.ood_metrics, _bad_metrics),
-    (checks.check_threshold_at_tpr, ood.threshold_at_tpr, _bad_threshold),
+    (checks.check_energy_score, ref05.energy_score, _bad_energy),
+    (checks.check_max_softmax_score, ref05.max_softmax_score, _bad_msp),
+    (checks.check_grad_norm_score, ref05.grad_norm_score, _bad_grad),
+    (checks.check_ood_metrics, ref05.ood_metrics, _bad_metrics),
+    (checks.check_threshold_at_tpr, ref05.threshold_at_tpr, _bad_threshold),
 ])
 def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)
@@ -127,11 +132,12 @@ def test_mnist_ood_rows_score_fashion_and_kmnist_files(tmp_path):
                    rng.integers(0, 10, 12))
     torch.manual_seed(0)
     net = ood.LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
-    rows = ood.mnist_ood_rows({"clf": net}, {"energy": ood.energy_score}, n=8, root=tmp_path)
+    rows = ood.mnist_ood_rows({"clf": net}, {"energy": ref05.energy_score}, ref05.ood_metrics,
+                              n=8, root=tmp_path)
     assert [r["ood"] for r in rows] == ["FashionMNIST", "KMNIST", "uniform-noise"]
     assert all(len(r["_id"]) == 8 and 0 <= r["auroc"] <= 1 for r in rows)
 
 
 def test_mnist_ood_rows_without_mnist_is_empty(tmp_path, capsys):
-    assert ood.mnist_ood_rows({}, n=4, root=tmp_path) == []
+    assert ood.mnist_ood_rows({}, SCORES, ref05.ood_metrics, n=4, root=tmp_path) == []
     assert "MNIST not found" in capsys.readouterr().out

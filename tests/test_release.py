@@ -6,57 +6,59 @@ from pathlib import Path
 
 import pytest
 
-from ebm_course.release import (INSTRUCTOR_ONLY, MARKERS, PACKAGE, strip_solutions,
-                                student_package)
+from ebm_course.instructor.release import INSTRUCTOR_ONLY, MARKERS, PACKAGE, student_package
 
 from .conftest import ROOT
 
-
-def test_strip_solutions_keeps_signature_and_indent():
-    source = ("def f(x):\n    \"\"\"Doc.\"\"\"\n    ### BEGIN SOLUTION\n    return x + 1\n"
-              "    ### END SOLUTION\n\nY = 2\n")
-    out = strip_solutions(source)
-    assert "return x + 1" not in out and "def f(x):" in out and "Y = 2" in out
-    assert re.search(r"^    raise NotImplementedError", out, re.M)
-    ast.parse(out)
+REFERENCE = PACKAGE / "instructor" / "reference"
 
 
-@pytest.mark.parametrize("bad", ["### BEGIN SOLUTION\nx\n", "x\n### END SOLUTION\n",
-                                 "### BEGIN SOLUTION\n### BEGIN SOLUTION\n"])
-def test_unbalanced_markers_are_errors(bad):
-    with pytest.raises(ValueError):
-        strip_solutions(bad)
+def _regions() -> list[tuple[str, list[str]]]:
+    """(module, stripped non-empty lines) of every solution region of the reference modules."""
+    found = []
+    for path in sorted(REFERENCE.glob("*.py")):
+        for body in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", path.read_text(), re.S):
+            lines = [ln.strip() for ln in body.splitlines()
+                     if ln.strip() and not ln.strip().startswith("#")]
+            found.append((path.stem, lines))
+    return found
 
 
-def _outside_regions(reference):
-    """Stripped lines of ``reference`` outside every solution region (legitimately kept)."""
-    outside = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION", "", reference, flags=re.S)
-    return {ln.strip() for ln in outside.splitlines()}
-
-
-def test_student_package_has_no_reference_body(tmp_path):
+def test_student_package_holds_no_graded_part(tmp_path):
+    """No marker, and no two consecutive lines of any reference body, anywhere in the student
+    edition: the graded parts live in instructor/reference only (one source per part)."""
     written = student_package(tmp_path)
     names = {p.relative_to(tmp_path / "ebm_course").parts[0] for p in written}
     assert not names & set(INSTRUCTOR_ONLY), "instructor-only modules leaked"
-    n_regions = 0
-    for path in PACKAGE.rglob("*.py"):
-        rel = path.relative_to(PACKAGE)
-        reference = path.read_text()
-        if rel.parts[0] in INSTRUCTOR_ONLY or "### BEGIN SOLUTION" not in reference:
-            continue
-        student = (tmp_path / "ebm_course" / rel).read_text()
-        assert not MARKERS.search(student), f"{rel}: markers left"
-        ast.parse(student)
-        student_lines = {ln.strip() for ln in student.splitlines()}
-        kept = _outside_regions(reference)
-        for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", reference, re.S):
-            n_regions += 1
-            for line in region.splitlines():
-                code = line.strip()
-                if code and code not in kept:
-                    assert code not in student_lines, (
-                        f"{rel}: reference line {code!r} survives in the student edition")
-    assert n_regions >= 5, "expected the graded bodies of models, sampling and losses"
+    regions = _regions()
+    assert len(regions) >= 27, f"expected every graded body in instructor/reference, found {len(regions)}"
+    pairs = {(a, b) for _, lines in regions for a, b in zip(lines, lines[1:])}
+    singles = {lines[0] for _, lines in regions if len(lines) == 1 and len(lines[0]) > 30}
+    for path in written:
+        text = path.read_text()
+        assert not MARKERS.search(text), f"{path.name}: solution markers"
+        ast.parse(text)
+        code = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+        for a, b in zip(code, code[1:]):
+            assert (a, b) not in pairs, f"{path.name}: a reference body survives: {a!r} / {b!r}"
+        for line in code:
+            assert line not in singles, f"{path.name}: a reference body survives: {line!r}"
+
+
+def test_a_package_module_with_a_solution_region_is_refused(tmp_path, monkeypatch):
+    """The builder itself refuses to ship a graded body or an instructor import."""
+    import ebm_course.instructor.release as release
+
+    fake = tmp_path / "pkg"
+    (fake / "instructor").mkdir(parents=True)
+    (fake / "ok.py").write_text("X = 1\n")
+    (fake / "bad.py").write_text("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n")
+    monkeypatch.setattr(release, "PACKAGE", fake)
+    with pytest.raises(RuntimeError, match="bad.py"):
+        release.student_package(tmp_path / "out")
+    (fake / "bad.py").write_text("from .instructor.reference import theory\n")
+    with pytest.raises(RuntimeError, match="bad.py"):
+        release.student_package(tmp_path / "out")
 
 
 def _module_level_imports(tree: ast.Module) -> set[str]:
@@ -76,18 +78,18 @@ def _module_level_imports(tree: ast.Module) -> set[str]:
 
 
 def test_student_edition_imports_no_instructor_module(tmp_path):
-    """The grading loop, checks, authoring and release builder are absent, and nothing a student
-    imports needs them (the CLI reaches them only inside the instructor commands)."""
-    probe = "from .grading import theory\nfrom . import release\nimport ebm_course.authoring\n"
-    assert _module_level_imports(ast.parse(probe)) == {"grading", "release", "authoring"}
+    """The course machinery is absent from the student edition, and nothing in it imports it."""
+    probe = "from .instructor import release\nimport ebm_course.instructor.authoring\n"
+    assert _module_level_imports(ast.parse(probe)) == {"instructor"}
     written = student_package(tmp_path)
     rels = {p.relative_to(tmp_path / "ebm_course").as_posix() for p in written}
-    assert "grade_loop.py" in INSTRUCTOR_ONLY and "grade_loop.py" not in rels
-    assert not any(r.startswith("grading/") for r in rels)
-    instructor = {name.removesuffix(".py") for name in INSTRUCTOR_ONLY}
+    assert not any(r.startswith("instructor/") for r in rels)
+    assert {"sampling.py", "models.py", "jem.py", "ebm.py", "ood.py", "toy_train.py"} <= rels
     for path in written:
-        used = _module_level_imports(ast.parse(path.read_text())) & instructor
-        assert not used, f"{path.name} imports instructor-only {used} at import time"
+        text = path.read_text()
+        assert "instructor" not in _module_level_imports(ast.parse(text)), path.name
+        assert not re.search(r"^\s*(from|import)\s+[.\w]*instructor", text, re.M), (
+            f"{path.name} imports from the instructor package")
 
 
 def test_committed_release_is_clean_and_current():
@@ -97,8 +99,12 @@ def test_committed_release_is_clean_and_current():
     for path in files:
         if path.suffix in (".py", ".ipynb", ".md", ".toml"):
             assert not MARKERS.search(path.read_text()), f"markers in {path}"
-    fresh = {p.relative_to(PACKAGE): strip_solutions(p.read_text()) for p in PACKAGE.rglob("*.py")
-             if p.relative_to(PACKAGE).parts[0] not in INSTRUCTOR_ONLY}
+    fresh = {p.relative_to(PACKAGE): p.read_text() for p in PACKAGE.rglob("*.py")
+             if p.relative_to(PACKAGE).parts[0] not in INSTRUCTOR_ONLY
+             and "__pycache__" not in p.parts}
+    shipped = {p.relative_to(release / "ebm_course") for p in (release / "ebm_course").rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert shipped == set(fresh), f"release/ebm_course differs in files: {shipped ^ set(fresh)}"
     for rel, text in fresh.items():
         committed = release / "ebm_course" / rel
         assert committed.exists() and committed.read_text() == text, (
@@ -115,8 +121,8 @@ def test_release_notebooks_match_a_fresh_generation(course_copy):
 
 
 def test_student_edition_installs_and_imports(tmp_path):
-    """release/ alone is enough for a student: pip-installable, importable, graded bodies stubbed,
-    no instructor module."""
+    """release/ alone is enough for a student: pip-installable, importable, no graded body (the
+    network asks for the student's), no instructor module."""
     import subprocess
     import sys
 
@@ -134,8 +140,9 @@ def test_student_edition_installs_and_imports(tmp_path):
             "repr(f).lower() and 'editable' not in getattr(f, '__module__', '').lower()]\n"
             "import ebm_course, ebm_course.sampling, ebm_course.models as m, torch, importlib.util\n"
             f"assert ebm_course.__file__.startswith({str(site)!r}), ebm_course.__file__\n"
-            "try:\n    m.Swish()(torch.zeros(1))\nexcept NotImplementedError:\n    print('stub')\n"
-            "print(importlib.util.find_spec('ebm_course.grading'))\n")
+            "try:\n    m.CNNEnergy().get_logits(torch.zeros(1, 1, 28, 28))\n"
+            "except NotImplementedError:\n    print('stub')\n"
+            "print(importlib.util.find_spec('ebm_course.instructor'))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from ebm_course import toy, toy_train
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 
 def _bad_gmm_no_normaliser(x, means, stds, weights):  # forgets the -d log(sigma) term
@@ -65,21 +66,21 @@ def _bad_ula_sign(energy_fn, x, n_steps, step_size, generator=None):  # ascends 
 
 
 def _bad_tv_no_half(samples, energy_fn, box, n_bins):
-    return 2 * toy.histogram_tv(samples, energy_fn, box, n_bins)
+    return 2 * ref01.histogram_tv(samples, energy_fn, box, n_bins)
 
 
 def _bad_tv_transposed(samples, energy_fn, box, n_bins):  # histogram axes swapped
-    return toy.histogram_tv(samples.flip(1), energy_fn, box, n_bins)
+    return ref01.histogram_tv(samples.flip(1), energy_fn, box, n_bins)
 
 
 @pytest.mark.parametrize("check, reference, bugs", [
-    (grading_theory.check_gmm_energy, toy.gmm_energy, [_bad_gmm_no_normaliser, _bad_gmm_naive]),
-    (grading_theory.check_grid_log_partition, toy.grid_log_partition,
+    (grading_theory.check_gmm_energy, ref01.gmm_energy, [_bad_gmm_no_normaliser, _bad_gmm_naive]),
+    (grading_theory.check_grid_log_partition, ref01.grid_log_partition,
      [_bad_log_z_no_area, _bad_log_z_naive]),
-    (grading_theory.check_cd_gradient, toy_train.cd_gradient,
+    (grading_theory.check_cd_gradient, ref01.cd_gradient,
      [_bad_cd_gradient_sign, _bad_cd_gradient_sum]),
-    (grading_theory.check_ula_chain, toy.ula_chain, [_bad_ula_noise, _bad_ula_sign]),
-    (grading_theory.check_histogram_tv, toy.histogram_tv, [_bad_tv_no_half, _bad_tv_transposed]),
+    (grading_theory.check_ula_chain, ref01.ula_chain, [_bad_ula_noise, _bad_ula_sign]),
+    (grading_theory.check_histogram_tv, ref01.histogram_tv, [_bad_tv_no_half, _bad_tv_transposed]),
 ], ids=["gmm_energy", "log_partition", "cd_gradient", "ula_chain", "histogram_tv"])
 def test_theory_grader_passes_reference_and_fails_bugs(check, reference, bugs):
     torch.manual_seed(0)

@@ -9,8 +9,13 @@ import pytest
 import torch
 
 from ebm_course import toy, toy_train
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 from ebm_course.models import energy_fn_of
+from ebm_course.instructor.reference import theory as ref01, toy as ref02
+
+LOSSES = {"cd": {"loss_fn": ref02.cd_loss, "sample_fn": ref02.sgld_sample},
+          "sm": {"loss_fn": ref02.exact_sm_loss}, "dsm": {"loss_fn": ref02.dsm_loss},
+          "nce": {"loss_fn": ref02.nce_loss}}
 
 
 @pytest.mark.parametrize("name", toy.DENSITIES)
@@ -34,20 +39,20 @@ def test_unknown_density_raises():
 @pytest.mark.parametrize("dim", [1, 2])
 def test_grid_partition_function_of_gaussian(dim):
     std = 0.6
-    log_z = toy.grid_log_partition(toy.gaussian_energy([0.3] * dim, std), (-5.0, 5.0), 200, dim)
+    log_z = ref01.grid_log_partition(toy.gaussian_energy([0.3] * dim, std), (-5.0, 5.0), 200, dim)
     assert abs(log_z.item() - 0.5 * dim * math.log(2 * math.pi * std ** 2)) < 1e-4
 
 
 def test_grid_density_integrates_to_one_and_is_stable():
     means, stds = torch.tensor([[-1.0, 0.5], [1.5, -1.0]]), torch.tensor([0.4, 0.7])
     weights = torch.tensor([0.3, 0.7])
-    energy_fn = lambda x: toy.gmm_energy(x, means, stds, weights)  # noqa: E731
+    energy_fn = lambda x: ref01.gmm_energy(x, means, stds, weights)  # noqa: E731
     # The mixture energy is normalised, so log Z = 0 and exp(-E) sums to 1 over the grid.
     centres, area = toy.grid_points((-6.0, 6.0), 240, 2)
     assert abs((torch.exp(-energy_fn(centres)).sum() * area).item() - 1) < 1e-4
-    log_z = toy.grid_log_partition(energy_fn, (-6.0, 6.0), 240)
+    log_z = ref01.grid_log_partition(energy_fn, (-6.0, 6.0), 240)
     assert abs(log_z.item()) < 1e-4
-    shifted = toy.grid_log_partition(lambda x: energy_fn(x) + 2000.0, (-6.0, 6.0), 240)
+    shifted = ref01.grid_log_partition(lambda x: energy_fn(x) + 2000.0, (-6.0, 6.0), 240)
     assert torch.isfinite(shifted) and abs(shifted.item() + 2000.0) < 1e-2
 
 
@@ -57,7 +62,7 @@ def test_grid_log_likelihood_equals_gaussian_log_density():
     exact = (-(x - mean).pow(2).sum(1) / (2 * std ** 2) - math.log(2 * math.pi * std ** 2)).mean()
     # An unnormalised energy: adding a constant must not change the normalised likelihood.
     energy_fn = lambda z: toy.gaussian_energy(mean, std)(z) + 7.0  # noqa: E731
-    ll = toy.grid_log_likelihood(energy_fn, x, (-6.0, 6.0), 200)
+    ll = ref02.grid_log_likelihood(energy_fn, x, (-6.0, 6.0), 200)
     assert abs(ll.item() - exact.item()) < 1e-4
 
 
@@ -73,15 +78,15 @@ def test_gmm_energy_moments_and_samples():
 def test_ula_chain_recovers_mixture_histogram():
     means, stds = torch.tensor([[-1.5, 0.0], [1.5, 0.5]]), torch.tensor([0.5, 0.5])
     weights = torch.tensor([0.5, 0.5])
-    energy_fn = lambda x: toy.gmm_energy(x, means, stds, weights)  # noqa: E731
+    energy_fn = lambda x: ref01.gmm_energy(x, means, stds, weights)  # noqa: E731
     g = torch.Generator().manual_seed(2)
     x0 = toy.sample_gmm(3000, means, stds, weights, g) * 0 + torch.randn(3000, 2, generator=g)
-    x = toy.ula_chain(energy_fn, x0, 300, 0.02, generator=g)
-    tv = toy.histogram_tv(x, energy_fn, (-4.0, 4.0), 16)
-    tv_exact = toy.histogram_tv(toy.sample_gmm(3000, means, stds, weights, g), energy_fn,
+    x = ref01.ula_chain(energy_fn, x0, 300, 0.02, generator=g)
+    tv = ref01.histogram_tv(x, energy_fn, (-4.0, 4.0), 16)
+    tv_exact = ref01.histogram_tv(toy.sample_gmm(3000, means, stds, weights, g), energy_fn,
                                 (-4.0, 4.0), 16)
     assert tv < tv_exact + 0.05, f"Langevin TV {tv:.3f} vs exact samples' TV {tv_exact:.3f}"
-    far = toy.histogram_tv(x0, energy_fn, (-4.0, 4.0), 16)
+    far = ref01.histogram_tv(x0, energy_fn, (-4.0, 4.0), 16)
     assert far > tv + 0.1, "the starting noise should be far from the density"
 
 
@@ -98,18 +103,18 @@ def test_exact_sm_loss_matches_analytic_and_gradcheck():
     x = torch.randn(64, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     for std in (0.5, 1.0, 2.0):
         energy_fn = lambda z: z.pow(2).sum(1) / (2 * std ** 2)  # noqa: E731
-        loss = toy_train.exact_sm_loss(energy_fn, x)
+        loss = ref02.exact_sm_loss(energy_fn, x)
         want = (0.5 * x.pow(2).sum(1) / std ** 4 - 2 / std ** 2).mean()
         assert torch.allclose(loss, want)
     # The loss is minimised at the data's own precision: for x ~ N(0, 1), std = 1 wins.
-    losses = {s: toy_train.exact_sm_loss(lambda z: z.pow(2).sum(1) / (2 * s ** 2), x * 0 + x)
+    losses = {s: ref02.exact_sm_loss(lambda z: z.pow(2).sum(1) / (2 * s ** 2), x * 0 + x)
               .item() for s in (0.7, 1.0, 1.4)}
     assert min(losses, key=losses.get) == 1.0
     # Its parameter gradient (a double backward) agrees with finite differences.
     log_prec = torch.tensor([0.2, -0.1], dtype=torch.float64, requires_grad=True)
 
     def loss_of(p):
-        return toy_train.exact_sm_loss(lambda z: (z.pow(2) * p.exp()).sum(1) / 2, x[:8])
+        return ref02.exact_sm_loss(lambda z: (z.pow(2) * p.exp()).sum(1) / 2, x[:8])
     assert torch.autograd.gradcheck(loss_of, (log_prec,))
 
 
@@ -119,12 +124,12 @@ def test_dsm_loss_gradcheck_and_known_minimiser():
     log_prec = torch.tensor([0.3, 0.1], dtype=torch.float64, requires_grad=True)
 
     def loss_of(p):
-        return toy_train.dsm_loss(lambda z: (z.pow(2) * p.exp()).sum(1) / 2, x, 0.3, noise)
+        return ref02.dsm_loss(lambda z: (z.pow(2) * p.exp()).sum(1) / 2, x, 0.3, noise)
     assert torch.autograd.gradcheck(loss_of, (log_prec,))
     # Data N(0, 1) smoothed by sigma: the best Gaussian energy has variance 1 + sigma^2.
     g = torch.Generator().manual_seed(3)
     x, eps = torch.randn(20000, 2, generator=g), torch.randn(20000, 2, generator=g)
-    losses = {v: toy_train.dsm_loss(lambda z: z.pow(2).sum(1) / (2 * v), x, 0.5, eps).item()
+    losses = {v: ref02.dsm_loss(lambda z: z.pow(2).sum(1) / (2 * v), x, 0.5, eps).item()
               for v in (1.0, 1.25, 1.6)}
     assert min(losses, key=losses.get) == 1.25
 
@@ -134,13 +139,13 @@ def test_cd_and_nce_losses_have_the_right_sign():
     x_model = torch.ones(16, 2) * 3
     # An energy low on the data and high on the samples has a negative CD loss.
     good = lambda z: z.pow(2).sum(1)  # noqa: E731
-    assert toy_train.cd_loss(good, x_data, x_model) < 0 < toy_train.cd_loss(
+    assert ref02.cd_loss(good, x_data, x_model) < 0 < ref02.cd_loss(
         lambda z: -good(z), x_data, x_model)
     q = torch.distributions.MultivariateNormal(torch.zeros(2), 4 * torch.eye(2))
     g = torch.Generator().manual_seed(5)
     x_data = torch.randn(2000, 2, generator=g) * 0.5
     x_noise = q.sample((2000,))
-    nce = lambda e: toy_train.nce_loss(e, x_data, x_noise, q.log_prob(x_data),  # noqa: E731
+    nce = lambda e: ref02.nce_loss(e, x_data, x_noise, q.log_prob(x_data),  # noqa: E731
                                        q.log_prob(x_noise)).item()
     exact = lambda z: z.pow(2).sum(1) / (2 * 0.25) + math.log(2 * math.pi * 0.25)  # noqa: E731
     assert nce(exact) < nce(lambda z: -q.log_prob(z)) < nce(lambda z: z.pow(2).sum(1) * 0 - 5)
@@ -153,46 +158,71 @@ def test_cd_gradient_matches_autograd_of_exact_nll():
     theta = torch.tensor([0.4, 0.8], requires_grad=True)
     energy_fn = lambda x: x[:, 0] * theta[0] + x[:, 0] ** 2 * theta[1]  # noqa: E731
     x_data = torch.randn(500, 1, generator=torch.Generator().manual_seed(6))
-    nll = energy_fn(x_data).mean() + toy.grid_log_partition(energy_fn, (-8.0, 8.0), 800, dim=1)
+    nll = energy_fn(x_data).mean() + ref01.grid_log_partition(energy_fn, (-8.0, 8.0), 800, dim=1)
     (exact,) = torch.autograd.grad(nll, theta)
     var = 1 / (2 * theta[1].item())
     mu = -theta[0].item() * var
     x_model = mu + math.sqrt(var) * torch.randn(200000, 1, generator=torch.Generator().manual_seed(7))
-    (est,) = toy_train.cd_gradient(energy_fn, [theta], x_data, x_model)
+    (est,) = ref01.cd_gradient(energy_fn, [theta], x_data, x_model)
     assert torch.allclose(est, exact, atol=0.02), (est, exact)
 
 
-def test_sgld_sample_and_replay_buffer():
+def test_sgld_sample():
     energy_fn = toy.gaussian_energy([1.0, -1.0], 0.5)
     x0 = torch.zeros(2000, 2)
     torch.manual_seed(0)
-    x = toy_train.sgld_sample(energy_fn, x0, 300, 0.01, math.sqrt(0.02))
+    x = ref02.sgld_sample(energy_fn, x0, 300, 0.01, math.sqrt(0.02))
     assert torch.equal(x0, torch.zeros(2000, 2)) and not x.requires_grad
     assert torch.allclose(x.mean(0), torch.tensor([1.0, -1.0]), atol=0.05)
     assert abs(x.std(0).mean().item() - 0.5) < 0.03
-    buffer = toy_train.ReplayBuffer2D(2, 100, 0.0, (-4.0, 4.0), seed=0)
-    x, idx = buffer.draw(10)
-    buffer.store(torch.full((10, 2), 9.0), idx)
-    assert (buffer.buffer[idx] == 9.0).all() and buffer.buffer.shape == (100, 2)
+
+
+
+def test_persistent_chains_continue_and_restart():
+    chains = toy_train.PersistentChains(100, 2, reinit_prob=0.0, box=(-4.0, 4.0), seed=0)
+    start = chains.x.clone()
+    assert start.shape == (100, 2) and start.abs().max() <= 4
+    seen = []
+    out = chains.advance(lambda x0: seen.append(x0.clone()) or x0 + 1.0)
+    assert torch.equal(seen[0], start) and torch.equal(out, start + 1.0)  # every chain moved
+    assert torch.equal(chains.x, start + 1.0)                          # and continues from there
+    chains.reinit_prob = 0.3
+    fresh = (chains.starts() != chains.x).all(1).float().mean().item()
+    assert 0.15 < fresh < 0.45
+    with pytest.raises(ValueError, match="shape"):
+        chains.advance(lambda x0: x0[:5])
+    with pytest.raises(ValueError):
+        toy_train.PersistentChains(0)
 
 
 @pytest.mark.parametrize("method", toy_train.METHODS)
 def test_each_method_trains_and_beats_its_initialisation(method):
-    cfg = replace(toy_train.toy_config("grade"), n_iters_cd=60, n_iters_sm=100, n_iters_dsm=150,
+    cfg = replace(toy_train.toy_config("grade"), n_iters_cd=100, n_iters_sm=100, n_iters_dsm=150,
                   n_iters_nce=600, hidden=32, n_grid=64)
     x_train, x_test = toy.toy_splits("8gaussians", 1000, 500, seed=0)
     torch.manual_seed(cfg.seed)
     init = toy_train.MLPEnergy(2, cfg.hidden, cfg.n_layers)
-    ll_init = toy.grid_log_likelihood(energy_fn_of(init), x_test, cfg.box, cfg.n_grid)
-    net, history = toy_train.train_toy(method, x_train, cfg, progress=False)
+    ll_init = ref02.grid_log_likelihood(energy_fn_of(init), x_test, cfg.box, cfg.n_grid)
+    net, history = toy_train.train_toy(method, x_train, cfg, progress=False, **LOSSES[method])
     assert len(history) == getattr(cfg, f"n_iters_{method}")
     assert all(math.isfinite(v) for v in history)
-    ll = toy.grid_log_likelihood(energy_fn_of(net), x_test, cfg.box, cfg.n_grid)
+    ll = ref02.grid_log_likelihood(energy_fn_of(net), x_test, cfg.box, cfg.n_grid)
     assert ll > ll_init + 0.3, f"{method}: test log-likelihood {ll:.3f} vs init {ll_init:.3f}"
     # Seeded: the same config gives the same network.
-    net2, _ = toy_train.train_toy(method, x_train, cfg, progress=False)
+    net2, _ = toy_train.train_toy(method, x_train, cfg, progress=False, **LOSSES[method])
     x = torch.randn(5, 2)
     assert torch.allclose(net(x), net2(x))
+
+
+def test_train_toy_asks_for_the_notebooks_losses():
+    x_train, _ = toy.toy_splits("8gaussians", 100, 10, seed=0)
+    cfg = toy_train.toy_config("grade")
+    with pytest.raises(TypeError, match="loss_fn"):
+        toy_train.train_toy("dsm", x_train, cfg, loss_fn=None, progress=False)
+    with pytest.raises(TypeError, match="sgld_sample"):
+        toy_train.train_toy("cd", x_train, cfg, loss_fn=ref02.cd_loss, progress=False)
+    with pytest.raises(ValueError, match="unknown method"):
+        toy_train.train_toy("mle", x_train, cfg, loss_fn=ref02.cd_loss, progress=False)
 
 
 def test_kde_picks_a_sensible_bandwidth():
@@ -202,7 +232,7 @@ def test_kde_picks_a_sensible_bandwidth():
     # The KDE is a proper density: close to the grid log-likelihood of its own log-density.
     energy_fn = lambda z: -torch.from_numpy(  # noqa: E731
         kde.score_samples(z.double().numpy())).float()
-    ll_grid = toy.grid_log_likelihood(energy_fn, x_test, toy.TOY_BOX, 100)
+    ll_grid = ref02.grid_log_likelihood(energy_fn, x_test, toy.TOY_BOX, 100)
     assert abs(ll_grid.item() - toy.kde_log_likelihood(kde, x_test)) < 0.02
 
 
@@ -260,12 +290,12 @@ def _bad_sgld(energy_fn, x_init, n_steps, step_size, noise_std, grad_clip=None):
 
 
 @pytest.mark.parametrize("check, reference, bug", [
-    (grading_toy.check_grid_log_likelihood, toy.grid_log_likelihood, _bad_grid_ll),
-    (grading_toy.check_cd_loss, toy_train.cd_loss, _bad_cd),
-    (grading_toy.check_exact_sm_loss, toy_train.exact_sm_loss, _bad_sm),
-    (grading_toy.check_dsm_loss, toy_train.dsm_loss, _bad_dsm),
-    (grading_toy.check_nce_loss, toy_train.nce_loss, _bad_nce),
-    (grading_toy.check_sgld_sample, toy_train.sgld_sample, _bad_sgld),
+    (grading_toy.check_grid_log_likelihood, ref02.grid_log_likelihood, _bad_grid_ll),
+    (grading_toy.check_cd_loss, ref02.cd_loss, _bad_cd),
+    (grading_toy.check_exact_sm_loss, ref02.exact_sm_loss, _bad_sm),
+    (grading_toy.check_dsm_loss, ref02.dsm_loss, _bad_dsm),
+    (grading_toy.check_nce_loss, ref02.nce_loss, _bad_nce),
+    (grading_toy.check_sgld_sample, ref02.sgld_sample, _bad_sgld),
 ], ids=["grid_ll", "cd", "sm", "dsm", "nce", "sgld"])
 def test_toy_grader_passes_reference_and_fails_bug(check, reference, bug):
     check(reference)

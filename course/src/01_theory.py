@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from ebm_course import config, toy
-from ebm_course.toy_train import ReplayBuffer2D
+from ebm_course.toy_train import PersistentChains
 
 PROFILE = config.get_profile()
 print(config.run_banner("analytic energies (no data files)"))
@@ -74,23 +74,7 @@ plt.show()
 # Far from every component all the densities underflow to 0 and `log(sum(...))` gives `inf`:
 # compute the log of the sum with `torch.logsumexp` over the components.
 
-# %% solution id=gmm_energy
-def gmm_energy(x: torch.Tensor, means: torch.Tensor, stds: torch.Tensor,
-               weights: torch.Tensor) -> torch.Tensor:
-    """E(x) = -log sum_k w_k N(x; mu_k, sigma_k^2 I).
-
-    Args:
-        x: points, (B, d).
-        means: (K, d); stds: (K,); weights: (K,), summing to 1.
-    Returns:
-        energies, (B,).
-    """
-    ### BEGIN SOLUTION
-    d = x.shape[1]
-    sq_dist = (x[:, None, :] - means[None]).pow(2).sum(-1)  # (B, K)
-    log_normal = -sq_dist / (2 * stds ** 2) - d * torch.log(stds) - 0.5 * d * math.log(2 * math.pi)
-    return -torch.logsumexp(torch.log(weights) + log_normal, dim=1)
-    ### END SOLUTION
+# %% solution id=gmm_energy from=theory:gmm_energy
 
 # %% tests id=gmm_energy_tests points=2
 """gmm_energy: shape, a single Gaussian, normalisation on a grid, stability far away."""
@@ -104,7 +88,7 @@ grid = torch.linspace(-6, 6, 241)[:, None]
 mix = gmm_energy(grid, torch.tensor([[-1.0], [2.0]]), torch.tensor([0.5, 1.0]), torch.tensor([0.3, 0.7]))
 assert abs((torch.exp(-mix).sum() * 0.05).item() - 1) < 1e-3, "exp(-E) should integrate to 1"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
 grading_theory.check_gmm_energy(gmm_energy)
 ### END HIDDEN TESTS
 
@@ -130,23 +114,7 @@ grading_theory.check_gmm_energy(gmm_energy)
 # volume of one cell. Return $\log Z$ as a scalar tensor. Keep it differentiable (no
 # `torch.no_grad`, no `.item()`): section 3 differentiates through it.
 
-# %% solution id=grid_log_partition
-def grid_log_partition(energy_fn, box: tuple[float, float], n_grid: int,
-                       dim: int = 2) -> torch.Tensor:
-    """log Z of exp(-E) over box ** dim by the midpoint rule.
-
-    Args:
-        energy_fn: maps (M, dim) points to energies (M,).
-        box: (low, high) on every axis.
-        n_grid: cells per axis.
-        dim: 1 or 2.
-    Returns:
-        log Z, a scalar tensor.
-    """
-    ### BEGIN SOLUTION
-    centres, cell_volume = toy.grid_points(box, n_grid, dim)
-    return torch.logsumexp(-energy_fn(centres), dim=0) + math.log(cell_volume)
-    ### END SOLUTION
+# %% solution id=grid_log_partition from=theory:grid_log_partition
 
 # %% tests id=grid_log_partition_tests points=3
 """grid_log_partition: Gaussians in 1D and 2D (log Z = d/2 log(2 pi std^2)), shifted energies."""
@@ -159,7 +127,7 @@ shifted = grid_log_partition(lambda x: toy.gaussian_energy([0.0, 0.0], 1.0)(x) +
 assert torch.isfinite(shifted) and abs(shifted.item() - (math.log(2 * math.pi) - 500)) < 1e-3, \
     "E + 500 should give log Z - 500: work with logsumexp, not exp"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
 grading_theory.check_grid_log_partition(grid_log_partition)
 ### END HIDDEN TESTS
 
@@ -256,21 +224,7 @@ plt.show()
 # Return the gradient of that surrogate with respect to each tensor in `params`, as a list
 # (use `torch.autograd.grad`; the samples must not carry a gradient).
 
-# %% solution id=cd_gradient
-def cd_gradient(energy_fn, params, x_data: torch.Tensor, x_model: torch.Tensor) -> list:
-    """Monte-Carlo estimate of d NLL / d theta: mean dE/dtheta on data minus on samples.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,), depending on params.
-        params: list of tensors with requires_grad=True.
-        x_data: (B, d) data; x_model: (B', d) model samples.
-    Returns:
-        list of gradients, one per parameter, each shaped like it.
-    """
-    ### BEGIN SOLUTION
-    surrogate = energy_fn(x_data).mean() - energy_fn(x_model.detach()).mean()
-    return list(torch.autograd.grad(surrogate, list(params)))
-    ### END SOLUTION
+# %% solution id=cd_gradient from=theory:cd_gradient
 
 # %% tests id=cd_gradient_tests points=3
 """cd_gradient: for E = theta . phi(x) the gradient is mean phi(x_data) - mean phi(x_model)."""
@@ -282,7 +236,7 @@ want = torch.tensor([1.5 - 2 / 3, 2.5 - 10 / 3])
 assert grad.shape == theta.shape, "one gradient per parameter, shaped like it"
 assert torch.allclose(grad, want, atol=1e-5), f"expected {want.tolist()}, got {grad.tolist()}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
 grading_theory.check_cd_gradient(cd_gradient)
 ### END HIDDEN TESTS
 
@@ -331,30 +285,7 @@ for n_model in (100, 1000, 10000, 100000):
 # (`torch.randn(shape, generator=generator)`). The function must also work when called under
 # `torch.no_grad()` (wrap the gradient in `torch.enable_grad()`).
 
-# %% solution id=ula_chain
-def ula_chain(energy_fn, x: torch.Tensor, n_steps: int, step_size: float,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """n_steps of unadjusted Langevin, x <- x - step_size * dE/dx + sqrt(2 step_size) * noise.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x: chain starts, (B, d).
-        n_steps: number of steps; step_size: epsilon.
-        generator: torch generator for the noise, or None.
-    Returns:
-        final samples, (B, d), detached.
-    """
-    ### BEGIN SOLUTION
-    noise_std = math.sqrt(2 * step_size)
-    x = x.detach().clone()
-    for _ in range(n_steps):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-        noise = torch.randn(x.shape, generator=generator)
-        x = (x.detach() - step_size * grad + noise_std * noise).detach()
-    return x
-    ### END SOLUTION
+# %% solution id=ula_chain from=theory:ula_chain
 
 # %% tests id=ula_chain_tests points=3
 """ula_chain: on a Gaussian energy the chains reach its mean and standard deviation."""
@@ -368,7 +299,7 @@ assert torch.allclose(samples.mean(0), torch.tensor([1.0, -2.0]), atol=0.05), \
 assert abs(samples.std(0).mean().item() - 0.5) < 0.03, \
     f"expected std 0.5, got {samples.std(0).tolist()}: is the noise sqrt(2 * step_size)?"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
 grading_theory.check_ula_chain(ula_chain)
 ### END HIDDEN TESTS
 
@@ -397,29 +328,7 @@ print("cov:   Langevin", [round(v, 3) for v in torch.cov(x_lang.T).flatten().tol
 # $\tfrac12 \sum_i |\hat p_i - p_i| \in [0, 1]$ as a float. Mind the orientation: the bin of a
 # sample must be the cell whose centre `toy.grid_points` lists at the same index.
 
-# %% solution id=histogram_tv
-def histogram_tv(samples: torch.Tensor, energy_fn, box: tuple[float, float], n_bins: int) -> float:
-    """Total variation between the samples' histogram and exp(-E) on the same grid of cells.
-
-    Args:
-        samples: (N, 2).
-        energy_fn: maps (M, 2) to energies (M,).
-        box: (low, high) on both axes; n_bins: cells per axis.
-    Returns:
-        0.5 * sum |p_hist - p_exact|, a float.
-    """
-    ### BEGIN SOLUTION
-    low, high = box
-    idx = ((samples - low) / (high - low) * n_bins).floor().long()  # (N, 2)
-    inside = ((idx >= 0) & (idx < n_bins)).all(1)
-    flat = idx[inside, 0] * n_bins + idx[inside, 1]  # row-major, like toy.grid_points
-    p_hist = torch.bincount(flat, minlength=n_bins * n_bins).float()
-    p_hist = p_hist / p_hist.sum()
-    centres, _ = toy.grid_points(box, n_bins)
-    with torch.no_grad():
-        p_exact = torch.softmax(-energy_fn(centres), dim=0)
-    return 0.5 * (p_hist - p_exact).abs().sum().item()
-    ### END SOLUTION
+# %% solution id=histogram_tv from=theory:histogram_tv
 
 # %% tests id=histogram_tv_tests points=2
 """histogram_tv: a hand-computed case, exact samples score low, uniform samples high."""
@@ -433,7 +342,7 @@ exact = torch.tensor([0.5, -1.0]) + 0.8 * torch.randn(20000, 2, generator=torch.
 assert histogram_tv(exact, gauss, BOX, 20) < 0.06, "exact samples should be close"
 assert histogram_tv(torch.rand(20000, 2) * 10 - 5, gauss, BOX, 20) > 0.4, "uniform samples are far"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import theory as grading_theory
+from ebm_course.instructor.grading import theory as grading_theory
 grading_theory.check_histogram_tv(histogram_tv)
 ### END HIDDEN TESTS
 
@@ -490,18 +399,17 @@ data_sampler = lambda n, g: toy.sample_gmm(n, MODEL_MEANS[:2], torch.tensor([0.5
 in_spurious = lambda x: ((x - MODEL_MEANS[2]).norm(dim=1) < 1.5).float().mean().item()
 n_batch = N_CHAINS // 4
 g = torch.Generator().manual_seed(4)
-buffer = ReplayBuffer2D(2, buffer_size=4 * n_batch, reinit_prob=0.05, box=BOX, seed=4)
+chains = PersistentChains(n_batch, 2, reinit_prob=0.05, box=BOX, seed=4)
 share = {"data": [], "noise": [], "persistent": []}
 for it in range(20):
-    starts = {"data": data_sampler(n_batch, g),
-              "noise": torch.rand(n_batch, 2, generator=g) * 10 - 5}
-    x_buf, idx = buffer.draw(n_batch)
-    starts["persistent"] = x_buf
-    for kind, x0 in starts.items():
-        x_k = ula_chain(model_energy, x0, 10, 0.02, generator=g)
+    for kind in share:
+        run = lambda x0: ula_chain(model_energy, x0, 10, 0.02, generator=g)
+        if kind == "persistent":  # every chain continues where it stopped
+            x_k = chains.advance(run)
+        else:
+            x0 = data_sampler(n_batch, g) if kind == "data" else torch.rand(n_batch, 2, generator=g) * 10 - 5
+            x_k = run(x0)
         share[kind].append(in_spurious(x_k))
-        if kind == "persistent":
-            buffer.store(x_k, idx)
 plt.figure(figsize=(6, 3))
 for kind, values in share.items():
     plt.plot(values, label=f"{kind} starts")

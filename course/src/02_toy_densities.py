@@ -69,22 +69,7 @@ plt.show()
 # Return the mean test log-likelihood (a scalar tensor, in nats). `toy.grid_points(box, n_grid)`
 # gives the centres and the cell area.
 
-# %% solution id=grid_log_likelihood
-def grid_log_likelihood(energy_fn, x_test: torch.Tensor, box=BOX, n_grid: int = 256) -> torch.Tensor:
-    """Mean of log p(x_test) = -E(x_test) - log Z, with log Z on a grid over box x box.
-
-    Args:
-        energy_fn: maps (M, 2) to energies (M,).
-        x_test: (N, 2).
-        box: (low, high) on both axes; n_grid: cells per axis.
-    Returns:
-        scalar tensor (nats).
-    """
-    ### BEGIN SOLUTION
-    centres, cell_area = toy.grid_points(box, n_grid)
-    log_z = torch.logsumexp(-energy_fn(centres), dim=0) + math.log(cell_area)
-    return -energy_fn(x_test).mean() - log_z
-    ### END SOLUTION
+# %% solution id=grid_log_likelihood from=toy:grid_log_likelihood
 
 # %% tests id=grid_log_likelihood_tests points=3
 """grid_log_likelihood: an unnormalised Gaussian energy gives the Gaussian's log-density."""
@@ -95,7 +80,7 @@ ll = grid_log_likelihood(lambda z: toy.gaussian_energy(mean, std)(z) + 3.0, x, (
 assert ll.shape == (), f"expected a scalar tensor, got shape {tuple(ll.shape)}"
 assert abs(ll.item() - exact.item()) < 1e-3, f"expected {exact.item():.4f}, got {ll.item():.4f}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_grid_log_likelihood(grid_log_likelihood)
 ### END HIDDEN TESTS
 
@@ -123,29 +108,16 @@ for name, (x_train, x_test) in splits.items():
 #   + \alpha \left(\overline{E(x_\text{data})^2} + \overline{E(x_\text{model})^2}\right).$$
 #
 # The $\alpha$ term keeps the energies near zero: CD only sees *differences*, so without it both
-# can drift. The samples come from persistent SGLD chains (a replay buffer restarted uniformly in
-# the box, 5% per step), `CFG.cd_steps` steps per update with noise $\sqrt{2\epsilon}$.
+# can drift. The samples come from persistent SGLD chains (PCD, Tieleman 2008: `CFG.n_chains`
+# chains, all moved `CFG.cd_steps` steps per update with noise $\sqrt{2\epsilon}$, 5% of them
+# restarted uniformly in the box each step; assignment 3 builds the replay buffer that scales
+# this to images).
 #
 # ### Exercise 2: `cd_loss` (2 points)
 #
 # Return the scalar loss above. The samples carry no gradient: detach them.
 
-# %% solution id=cd_loss
-def cd_loss(energy_fn, x_data: torch.Tensor, x_model: torch.Tensor, alpha: float = 0.0) -> torch.Tensor:
-    """mean E(x_data) - mean E(x_model) + alpha * (mean E(x_data)^2 + mean E(x_model)^2).
-
-    Args:
-        energy_fn: maps (B, 2) to energies (B,).
-        x_data: (B, 2); x_model: (B', 2); alpha: L2 weight.
-    Returns:
-        scalar tensor.
-    """
-    ### BEGIN SOLUTION
-    energy_data = energy_fn(x_data)
-    energy_model = energy_fn(x_model.detach())
-    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
-    return energy_data.mean() - energy_model.mean() + alpha * reg
-    ### END SOLUTION
+# %% solution id=cd_loss from=toy:cd_loss
 
 # %% tests id=cd_loss_tests points=2
 """cd_loss: hand-computed values for E(x) = sum(x)."""
@@ -155,7 +127,7 @@ assert torch.allclose(cd_loss(e, x_d, x_m), torch.tensor(0.5 - 4.0)), "alpha=0: 
 assert torch.allclose(cd_loss(e, x_d, x_m, 0.5), torch.tensor(0.5 - 4.0 + 0.5 * (0.5 + 16.0))), \
     "alpha * (mean E_data^2 + mean E_model^2) is missing or wrong"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_cd_loss(cd_loss)
 ### END HIDDEN TESTS
 
@@ -168,21 +140,7 @@ grading_toy.check_cd_loss(cd_loss)
 # (`torch.autograd.grad`), make it work under `torch.no_grad()`, return detached samples. CD
 # training and the sample plots below use this function.
 
-# %% solution id=sgld_sample
-def sgld_sample(energy_fn, x_init: torch.Tensor, n_steps: int, step_size: float, noise_std: float,
-                grad_clip: float | None = None) -> torch.Tensor:
-    """n_steps of SGLD from x_init; returns detached samples (B, 2)."""
-    ### BEGIN SOLUTION
-    x = x_init.detach().clone()
-    for _ in range(n_steps):
-        x.requires_grad_(True)
-        with torch.enable_grad():
-            (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-        if grad_clip is not None:
-            grad = grad.clamp(-grad_clip, grad_clip)
-        x = (x.detach() - step_size * grad + noise_std * torch.randn_like(x)).detach()
-    return x
-    ### END SOLUTION
+# %% solution id=sgld_sample from=toy:sgld_sample
 
 # %% tests id=sgld_sample_tests points=2
 """sgld_sample: noise-free steps on a quadratic, clipping, and Langevin moments."""
@@ -196,7 +154,7 @@ torch.manual_seed(0)
 s = sgld_sample(quad, torch.zeros(4000, 2), 200, 0.05, math.sqrt(0.1))
 assert abs(s.std().item() - 1.0) < 0.06, f"Langevin on a standard Gaussian: expected std ~1, got {s.std().item():.3f}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_sgld_sample(sgld_sample)
 ### END HIDDEN TESTS
 
@@ -219,18 +177,7 @@ grading_toy.check_sgld_sample(sgld_sample)
 # differentiable for the parameter update), then one more `autograd.grad` per coordinate $i$ for
 # $\partial^2 E / \partial x_i^2$.
 
-# %% solution id=exact_sm_loss
-def exact_sm_loss(energy_fn, x_data: torch.Tensor) -> torch.Tensor:
-    """mean( 0.5 ||dE/dx||^2 - trace(d^2E/dx^2) ) over the batch (B, d); scalar tensor."""
-    ### BEGIN SOLUTION
-    x = x_data.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(energy_fn(x).sum(), x, create_graph=True)
-    trace = torch.zeros(len(x))
-    for i in range(x.shape[1]):
-        (row,) = torch.autograd.grad(grad[:, i].sum(), x, create_graph=True)
-        trace = trace + row[:, i]
-    return (0.5 * grad.pow(2).sum(1) - trace).mean()
-    ### END SOLUTION
+# %% solution id=exact_sm_loss from=toy:exact_sm_loss
 
 # %% tests id=exact_sm_loss_tests points=3
 """exact_sm_loss: for E = ||x||^2 / (2 s^2), 0.5 ||x||^2 / s^4 - d / s^2; gradients flow."""
@@ -244,7 +191,7 @@ assert torch.allclose(loss, want, atol=1e-5), f"expected {want.item():.5f}, got 
 assert torch.allclose(g, (prec ** 2 * x.pow(2).sum(1) - 2 * prec).mean(), atol=1e-4), \
     "the loss must be differentiable in the parameters: create_graph=True"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_exact_sm_loss(exact_sm_loss)
 ### END HIDDEN TESTS
 
@@ -265,16 +212,7 @@ grading_toy.check_exact_sm_loss(exact_sm_loss)
 # Draw $\varepsilon$ with `torch.randn_like` when `noise` is None, else use `noise`. Keep the graph
 # (`create_graph=True`).
 
-# %% solution id=dsm_loss
-def dsm_loss(energy_fn, x_data: torch.Tensor, sigma: float, noise: torch.Tensor | None = None) -> torch.Tensor:
-    """0.5 * mean || -dE/dx(x + sigma * noise) + noise / sigma ||^2; scalar tensor."""
-    ### BEGIN SOLUTION
-    if noise is None:
-        noise = torch.randn_like(x_data)
-    x_noisy = (x_data + sigma * noise).detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(energy_fn(x_noisy).sum(), x_noisy, create_graph=True)
-    return 0.5 * (-grad + noise / sigma).pow(2).sum(1).mean()
-    ### END SOLUTION
+# %% solution id=dsm_loss from=toy:dsm_loss
 
 # %% tests id=dsm_loss_tests points=3
 """dsm_loss: a hand case with given noise, and the known minimiser on Gaussian data."""
@@ -287,7 +225,7 @@ data, eps = torch.randn(20000, 2, generator=g), torch.randn(20000, 2, generator=
 values = {v: dsm_loss(lambda z: z.pow(2).sum(1) / (2 * v), data, 0.5, eps).item() for v in (1.0, 1.25, 1.6)}
 assert min(values, key=values.get) == 1.25, f"data N(0, 1) + noise 0.5: variance 1.25 should win, got {values}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_dsm_loss(dsm_loss)
 ### END HIDDEN TESTS
 
@@ -308,22 +246,7 @@ grading_toy.check_dsm_loss(dsm_loss)
 #
 # $\nu$ is `len(x_noise) / len(x_data)`. Use `torch.nn.functional.logsigmoid` (stable).
 
-# %% solution id=nce_loss
-def nce_loss(energy_fn, x_data: torch.Tensor, x_noise: torch.Tensor, log_q_data: torch.Tensor,
-             log_q_noise: torch.Tensor) -> torch.Tensor:
-    """NCE logistic loss with logit G = -E - log q - log nu; scalar tensor.
-
-    Args:
-        x_data: (B, 2); x_noise: (B', 2) drawn from q.
-        log_q_data: log q(x_data), (B,); log_q_noise: log q(x_noise), (B',).
-    """
-    ### BEGIN SOLUTION
-    nu = len(x_noise) / len(x_data)
-    logit_data = -energy_fn(x_data) - log_q_data - math.log(nu)
-    logit_noise = -energy_fn(x_noise) - log_q_noise - math.log(nu)
-    logsig = torch.nn.functional.logsigmoid
-    return -(logsig(logit_data).mean() + nu * logsig(-logit_noise).mean())
-    ### END SOLUTION
+# %% solution id=nce_loss from=toy:nce_loss
 
 # %% tests id=nce_loss_tests points=3
 """nce_loss: chance level when the model equals the noise; the true density beats it."""
@@ -337,7 +260,7 @@ truth = lambda z: 0.5 * z.pow(2).sum(1) + math.log(2 * math.pi)
 assert nce_loss(truth, x_d, x_n, q.log_prob(x_d), q.log_prob(x_n)) < as_noise, \
     "the true density should classify better than the noise density"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import toy as grading_toy
+from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_nce_loss(nce_loss)
 ### END HIDDEN TESTS
 

@@ -25,7 +25,8 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-import ebm_course
+import ebm_course.models
+import ebm_course.sampling
 from ebm_course import config, data, metrics, plotting
 from ebm_course.callbacks import GenerateCallback, OutlierCallback, SamplerCallback
 from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
@@ -64,14 +65,7 @@ config.seed_everything(CFG.seed)
 # constant and jumps at every kink. Swish, $\mathrm{swish}(x) = x\,\sigma(x)$, is smooth.
 # Implement it as an `nn.Module` (don't call `torch.nn.SiLU` or `F.silu`: write the formula).
 
-# %% solution id=swish
-class Swish(nn.Module):
-    """Swish activation, x * sigmoid(x), elementwise; any shape in, same shape out."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ### BEGIN SOLUTION
-        return x * torch.sigmoid(x)
-        ### END SOLUTION
+# %% solution id=swish from=mnist_ebm:Swish
 
 # %% tests id=swish_tests points=2
 """Swish matches x * sigmoid(x) and keeps the shape."""
@@ -80,16 +74,18 @@ assert Swish()(x).shape == x.shape, "Swish must keep the input's shape"
 assert torch.allclose(Swish()(x), torch.nn.functional.silu(x), atol=1e-6), "Swish(x) != x * sigmoid(x)"
 assert Swish()(torch.tensor([0.0])).item() == 0.0
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import mnist_ebm as grading_mnist
+from ebm_course.instructor.grading import mnist_ebm as grading_mnist
 grading_mnist.check_swish(Swish)
 ### END HIDDEN TESTS
 
 # %% [markdown]
 # ### Exercise 2: the CNN energy (4 points)
 #
-# The network below is the course's energy model: four stride-2 convolutions with Swish, then
-# two linear layers, ending in `n_classes` logits. With `n_classes = 1` it is a plain EBM. The
-# same class serves the JEM of assignment 4, where the $K$ logits of a classifier define
+# The course's energy network is `ebm_course.models.CNNEnergy`: the package builds its layers,
+# `self.features` (four stride-2 convolutions with your Swish, flattened) and `self.head` (two
+# linear layers ending in `n_classes` logits), and leaves what they compute to you. With
+# `n_classes = 1` it is a plain EBM. The same network serves the JEM of assignment 4, where the
+# $K$ logits of a classifier define
 #
 # $$-E(x) = \log \sum_k \exp f(x)[k], \qquad -E(x, y) = f(x)[y].$$
 #
@@ -97,39 +93,7 @@ grading_mnist.check_swish(Swish)
 # the logsumexp of the logits when `y` is None, else the logit of class `y` for each image. Note
 # that for one logit, logsumexp is the identity, so the plain EBM needs no special case.
 
-# %% solution id=cnn_energy
-class CNNEnergy(nn.Module):
-    """CNN mapping images (B, C, H, W) in [-1, 1] to K logits; forward gives neg_energy (B,)."""
-
-    def __init__(self, in_channels: int = 1, image_size: int = 28, hidden: int = 32,
-                 n_classes: int = 1) -> None:
-        super().__init__()
-        c1, c2, c3 = hidden // 2, hidden, hidden * 2
-        self.features = nn.Sequential(
-            nn.Conv2d(in_channels, c1, kernel_size=5, stride=2, padding=4), Swish(),
-            nn.Conv2d(c1, c2, kernel_size=3, stride=2, padding=1), Swish(),
-            nn.Conv2d(c2, c3, kernel_size=3, stride=2, padding=1), Swish(),
-            nn.Conv2d(c3, c3, kernel_size=3, stride=2, padding=1), Swish(),
-            nn.Flatten(),
-        )
-        with torch.no_grad():
-            n_flat = self.features(torch.zeros(1, in_channels, image_size, image_size)).shape[1]
-        self.head = nn.Sequential(nn.Linear(n_flat, c3), Swish(), nn.Linear(c3, n_classes))
-
-    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits f(x), (B, K)."""
-        ### BEGIN SOLUTION
-        return self.head(self.features(x))
-        ### END SOLUTION
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """neg_energy, (B,): logsumexp of the logits, or the logit of class y (B,) if given."""
-        ### BEGIN SOLUTION
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(dim=1)
-        return logits.gather(1, y[:, None]).squeeze(1)
-        ### END SOLUTION
+# %% solution id=cnn_energy from=mnist_ebm:CNNEnergy
 
 # %% tests id=cnn_energy_tests points=4
 """Shapes and the three forward cases."""
@@ -145,7 +109,7 @@ assert torch.allclose(net(x, y), logits[torch.arange(3), y], atol=1e-5), "forwar
 ebm = CNNEnergy(n_classes=1)
 assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with one class, forward(x) is that logit"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import mnist_ebm as grading_mnist
+from ebm_course.instructor.grading import mnist_ebm as grading_mnist
 grading_mnist.check_cnn_energy(CNNEnergy)
 ### END HIDDEN TESTS
 
@@ -172,30 +136,7 @@ grading_mnist.check_cnn_energy(CNNEnergy)
 # * it does not modify `x` in place and returns a *detached* tensor;
 # * order: gradient step with the clipped gradient, plus noise, then clamp (if given).
 
-# %% solution id=langevin_step
-def langevin_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """One SGLD step: x - step_size * clip(dE/dx) + noise_std * N(0, I), then clamp.
-
-    Args:
-        energy_fn: maps x (B, ...) to energies (B,).
-        x: current samples (B, ...); not modified.
-        step_size, noise_std: floats.
-        grad_clip: clip each gradient entry to [-grad_clip, grad_clip]; None: no clip.
-        clamp: (low, high) or None.
-    Returns:
-        the new samples, (B, ...), detached.
-    """
-    ### BEGIN SOLUTION
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        grad = grad.clamp(-grad_clip, grad_clip)
-    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
-    if clamp is not None:
-        x_new = x_new.clamp(*clamp)
-    return x_new
-    ### END SOLUTION
+# %% solution id=langevin_step from=mnist_ebm:langevin_step
 
 # %% tests id=langevin_step_tests points=4
 """A noiseless step on E(x) = |x|^2 / 2 moves x to (1 - step_size) x; clip and clamp apply."""
@@ -211,7 +152,7 @@ assert not out.requires_grad, "return a detached tensor"
 noisy = langevin_step(lambda z: 0 * z.sum(1), torch.zeros(20000, 1), 0.1, 0.5)
 assert abs(noisy.std().item() - 0.5) < 0.02, "on a flat energy a step adds N(0, noise_std^2) noise"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import mnist_ebm as grading_mnist
+from ebm_course.instructor.grading import mnist_ebm as grading_mnist
 grading_mnist.check_langevin_step(langevin_step)
 ### END HIDDEN TESTS
 
@@ -252,35 +193,7 @@ grading_mnist.check_langevin_step(langevin_step)
 # (imported from `ebm_course.sampling`) does the same write and always keeps the chain listed
 # last: use it if you want your runs to repeat exactly. The tests accept either.
 
-# %% solution id=sampler_buffer
-class MCMCSampler(ebm_course.sampling.MCMCSampler):
-    """SGLD with a replay buffer; inherits __init__, init_noise and sample from the package."""
-
-    def _init_chains(self, batch_size):
-        """Returns x_init (B, *sample_shape) and idx (B,) int64."""
-        ### BEGIN SOLUTION
-        if self.n_filled == 0:
-            idx = torch.zeros(batch_size, dtype=torch.long)
-            fresh = torch.ones(batch_size, dtype=torch.bool)
-        else:
-            idx = torch.randint(self.n_filled, (batch_size,), generator=self.generator)
-            fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
-        x_init = self.buffer[idx.to(self.buffer.device)].clone()
-        if fresh.any():
-            x_init[fresh] = self.init_noise(int(fresh.sum()))
-        return x_init, idx
-        ### END SOLUTION
-
-    def _update_buffer(self, x_model, idx):
-        """Store the final samples x_model (B, *sample_shape) drawn from slots idx (B,)."""
-        ### BEGIN SOLUTION
-        x_model = x_model.detach().to(self.buffer.device)
-        n_append = min(len(x_model), self.buffer_size - self.n_filled)
-        self.buffer[self.n_filled:self.n_filled + n_append] = x_model[:n_append]
-        self.n_filled += n_append
-        if n_append < len(x_model):
-            write_slots(self.buffer, idx[n_append:], x_model[n_append:])
-        ### END SOLUTION
+# %% solution id=sampler_buffer from=mnist_ebm:MCMCSampler
 
 # %% tests id=sampler_buffer_tests points=4
 """Starts from noise, fills up to buffer_size and no further, re-inits at about reinit_prob."""
@@ -300,7 +213,7 @@ assert abs(restarted - 0.1) < 0.03, f"about 10% of chains should restart from no
 x[0] = 0.0
 assert (s.buffer == 3.0).all(), "_init_chains must return copies, not views of the buffer"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import mnist_ebm as grading_mnist
+from ebm_course.instructor.grading import mnist_ebm as grading_mnist
 grading_mnist.check_sampler(MCMCSampler)
 ### END HIDDEN TESTS
 
@@ -322,20 +235,7 @@ grading_mnist.check_sampler(MCMCSampler)
 #
 # Return `(loss, cd, reg)` with `loss = cd + alpha * reg` (bars are batch means).
 
-# %% solution id=ebm_loss
-def ebm_loss(energy_data, energy_model, alpha):
-    """Contrastive divergence + alpha * L2 energy regulariser.
-
-    Args:
-        energy_data: E(x_data), (B,). energy_model: E(x_model), (B,). alpha: float.
-    Returns:
-        (loss, cd, reg), three scalar tensors.
-    """
-    ### BEGIN SOLUTION
-    cd = energy_data.mean() - energy_model.mean()
-    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
-    return cd + alpha * reg, cd, reg
-    ### END SOLUTION
+# %% solution id=ebm_loss from=mnist_ebm:ebm_loss
 
 # %% tests id=ebm_loss_tests points=3
 """Values on a small case."""
@@ -344,7 +244,7 @@ assert torch.isclose(cd, torch.tensor(-3.0)), f"cd should be mean(E_data) - mean
 assert torch.isclose(reg, torch.tensor(11.0)), f"reg should be 1 + 10 = 11, got {reg}"
 assert torch.isclose(loss, torch.tensor(2.5)), f"loss should be cd + alpha * reg = 2.5, got {loss}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import mnist_ebm as grading_mnist
+from ebm_course.instructor.grading import mnist_ebm as grading_mnist
 grading_mnist.check_ebm_loss(ebm_loss)
 ### END HIDDEN TESTS
 
@@ -428,11 +328,13 @@ torch.manual_seed(CFG.seed)
 x0 = torch.rand(8, 1, 28, 28, device=DEVICE) * 2 - 1
 with sampling_mode(net):
     x_gen, kept = langevin_chain(energy_fn_of(net), x0, n_gen_steps, CFG.step_size,
-                                 CFG.noise_std, CFG.grad_clip, (-1.0, 1.0), keep_steps=keep)
+                                 CFG.noise_std, CFG.grad_clip, (-1.0, 1.0),
+                                 step_fn=langevin_step, keep_steps=keep)
 plotting.show_chain(kept, title="Fresh chains from uniform noise", save=figure_path("03_mnist_ebm_chain.png"))
 plt.show()
 x_grid = langevin_chain(energy_fn_of(net), torch.rand(64, 1, 28, 28, device=DEVICE) * 2 - 1,
-                        n_gen_steps, CFG.step_size, CFG.noise_std, CFG.grad_clip, (-1.0, 1.0))
+                        n_gen_steps, CFG.step_size, CFG.noise_std, CFG.grad_clip, (-1.0, 1.0),
+                        step_fn=langevin_step)
 plotting.show_images(x_grid, title=f"64 samples after {n_gen_steps} SGLD steps",
                      save=figure_path("03_mnist_ebm_samples.png"))
 plt.show()
@@ -536,7 +438,7 @@ mask[..., 14:, :] = True
 x_known = x_test[:8]
 completed = inpaint(energy_fn_of(net), x_known, mask, {"grade": 10}.get(PROFILE, 200),
                     CFG.step_size, CFG.noise_std, CFG.grad_clip,
-                    generator=torch.Generator().manual_seed(CFG.seed))
+                    generator=torch.Generator().manual_seed(CFG.seed), step_fn=langevin_step)
 rows = torch.cat([x_known, torch.where(mask, -1.0, x_known), completed])
 plotting.show_images(rows, nrow=8, title="top: original, middle: given, bottom: completed",
                      save=figure_path("03_mnist_ebm_inpainting.png"))

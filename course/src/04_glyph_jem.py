@@ -85,26 +85,7 @@ plt.show()
 # `forward`. Use `torch.logsumexp`,
 # not `log(sum(exp(...)))`: logits of a few hundred overflow `exp`.
 
-# %% solution id=glyph_cnn
-class GlyphCNN(CNNEnergy):
-    """The JEM network: K logits; forward returns neg_energy (B,)."""
-
-    activation = torch.nn.SiLU  # Swish, x * sigmoid(x)
-
-    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits f(x): images (B, C, H, W) -> (B, K)."""
-        ### BEGIN SOLUTION
-        return self.head(self.features(x))
-        ### END SOLUTION
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """neg_energy (B,): logsumexp_k f(x)[k] without y; f(x)[y] with labels y (B,)."""
-        ### BEGIN SOLUTION
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(dim=1)
-        return logits.gather(1, y[:, None]).squeeze(1)
-        ### END SOLUTION
+# %% solution id=glyph_cnn from=glyph_jem:GlyphCNN
 
 # %% tests id=get_logits_tests points=2
 """get_logits: shape (B, K) and features followed by the head."""
@@ -115,7 +96,7 @@ logits = net.get_logits(x)
 assert logits.shape == (3, 42), f"get_logits should return (B, K) = (3, 42), got {tuple(logits.shape)}"
 assert torch.allclose(logits, net.head(net.features(x)), atol=1e-6), "get_logits should be head(features(x))"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_get_logits(GlyphCNN)
 ### END HIDDEN TESTS
 
@@ -132,7 +113,7 @@ assert torch.allclose(net(x, y), logits[torch.arange(4), y], atol=1e-5), "forwar
 ebm = GlyphCNN(1, 56, 8, 1)
 assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with K = 1, forward(x) is the one logit"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_forward(GlyphCNN)
 ### END HIDDEN TESTS
 
@@ -169,12 +150,7 @@ grading_jem.check_forward(GlyphCNN)
 # **with the given generator** (the sampler's own: chain starts then do not depend on the global
 # seed, and a rerun gives the same buffer).
 
-# %% solution id=gaussian_init
-def gaussian_init(n: int, sample_shape, init_std: float, generator: torch.Generator) -> torch.Tensor:
-    """Fresh chain starts x ~ N(0, init_std^2): (n, *sample_shape), float32, from `generator`."""
-    ### BEGIN SOLUTION
-    return torch.randn((n, *sample_shape), generator=generator) * init_std
-    ### END SOLUTION
+# %% solution id=gaussian_init from=glyph_jem:gaussian_init
 
 # %% tests id=gaussian_init_tests points=2
 """Shape, mean 0, std init_std, reproducible from the generator."""
@@ -184,7 +160,7 @@ assert abs(a.mean().item()) < 0.01 and abs(a.std().item() - 0.1) < 0.005, "start
 assert torch.equal(a, gaussian_init(2000, (1, 8, 8), 0.1, torch.Generator().manual_seed(0))), \
     "the same generator seed should give the same starts"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_gaussian_init(gaussian_init)
 ### END HIDDEN TESTS
 
@@ -197,21 +173,7 @@ grading_jem.check_gaussian_init(gaussian_init)
 # `grad_clip` is given; clamp to `clamp = (low, high)` when given; return a detached tensor and
 # leave `x` unchanged.
 
-# %% solution id=sgld_step
-def sgld_step(energy_fn, x: torch.Tensor, step_size: float, noise_std: float,
-              grad_clip: float | None = None, clamp: tuple | None = None) -> torch.Tensor:
-    """x - step_size * clip(dE/dx) + noise_std * eps, clamped; (B, ...) -> (B, ...), detached."""
-    ### BEGIN SOLUTION
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        grad = grad.clamp(-grad_clip, grad_clip)
-    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
-    if clamp is not None:
-        x_new = x_new.clamp(*clamp)
-    return x_new
-    ### END SOLUTION
+# %% solution id=sgld_step from=glyph_jem:sgld_step
 
 # %% tests id=sgld_step_tests points=3
 """A noise-free step on a quadratic energy moves toward its minimum by step_size * gradient."""
@@ -225,7 +187,7 @@ assert torch.equal(x, torch.full((2, 1, 4, 4), 0.8)), "do not modify x in place"
 assert torch.allclose(sgld_step(quadratic, x, 5.0, 0.0, None, (-1.0, 1.0)), torch.full_like(x, -1.0)), "clamp"
 assert torch.allclose(sgld_step(quadratic, x, 1.0, 0.0, 0.1), torch.full_like(x, 0.7)), "grad_clip"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_sgld_step(sgld_step)
 ### END HIDDEN TESTS
 
@@ -278,15 +240,7 @@ print(f"buffer of at most {sampler.buffer_size} samples, {sampler.n_steps} SGLD 
 #   two functions it is given; with `px_weight == 0` it skips `px_step` entirely (no SGLD: the
 #   cheap classifier-only phase of the quick profile) and reports `loss_px = 0`.
 
-# %% solution id=pyx_step
-def pyx_step(net, x: torch.Tensor, y: torch.Tensor):
-    """(loss, acc): mean cross-entropy of net.get_logits(x) against y (B,), and the accuracy."""
-    ### BEGIN SOLUTION
-    logits = net.get_logits(x)
-    loss = F.cross_entropy(logits, y)
-    acc = (logits.argmax(dim=1) == y).float().mean().detach()
-    return loss, acc
-    ### END SOLUTION
+# %% solution id=pyx_step from=glyph_jem:pyx_step
 
 # %% tests id=pyx_step_tests points=2
 """Cross-entropy and accuracy on a net with known logits."""
@@ -298,20 +252,11 @@ want = 0.5 * (F.cross_entropy(torch.tensor([[2.0, 0.0]]), torch.tensor([0])) + F
 assert torch.allclose(loss, want, atol=1e-6), f"expected the mean cross-entropy {want.item():.4f}, got {float(loss):.4f}"
 assert abs(float(acc) - 0.5) < 1e-6, "one of the two predictions is right: acc should be 0.5"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_pyx_step(pyx_step)
 ### END HIDDEN TESTS
 
-# %% solution id=px_step
-def px_step(net, sampler, x_data: torch.Tensor, alpha: float):
-    """(loss, energy_data, energy_model): contrastive divergence on E = -net(x) + alpha * L2."""
-    ### BEGIN SOLUTION
-    x_model = sampler.sample(net, x_data.shape[0])
-    energy_data, energy_model = -net(x_data), -net(x_model)
-    cd = energy_data.mean() - energy_model.mean()
-    reg = energy_data.pow(2).mean() + energy_model.pow(2).mean()
-    return cd + alpha * reg, energy_data, energy_model
-    ### END SOLUTION
+# %% solution id=px_step from=glyph_jem:px_step
 
 # %% tests id=px_step_tests points=4
 """px_step draws one batch from the sampler and combines the energies as specified."""
@@ -333,22 +278,11 @@ assert torch.allclose(loss, want, atol=1e-5), "loss = cd + alpha * reg"
 loss.backward()
 assert all(p.grad is not None for p in tiny.parameters()), "the loss must reach the parameters"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_px_step(px_step)
 ### END HIDDEN TESTS
 
-# %% solution id=jem_step
-def jem_step(net, sampler, x, y, alpha: float, px_weight: float = 1.0, pyx_weight: float = 1.0,
-             px_step_fn=px_step, pyx_step_fn=pyx_step):
-    """(loss, loss_px, loss_pyx, acc) with loss = px_weight * loss_px + pyx_weight * loss_pyx."""
-    ### BEGIN SOLUTION
-    loss_pyx, acc = pyx_step_fn(net, x, y)
-    if px_weight > 0:
-        loss_px = px_step_fn(net, sampler, x, alpha)[0]
-    else:
-        loss_px = torch.zeros((), device=x.device)
-    return px_weight * loss_px + pyx_weight * loss_pyx, loss_px, loss_pyx, acc
-    ### END SOLUTION
+# %% solution id=jem_step from=glyph_jem:jem_step
 
 # %% tests id=jem_step_tests points=3
 """The weighted sum of the two parts, and no SGLD when px_weight is 0."""
@@ -361,7 +295,7 @@ def must_not_run(*args):
 loss, loss_px, _, _ = jem_step(None, None, torch.zeros(2, 1, 4, 4), torch.zeros(2), 0.1, 0.0, 1.0, must_not_run, fake_pyx)
 assert abs(float(loss) - 3.0) < 1e-6 and abs(float(loss_px)) < 1e-6
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import glyph_jem as grading_jem
+from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_jem_step(jem_step)
 ### END HIDDEN TESTS
 

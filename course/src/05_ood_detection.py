@@ -26,7 +26,7 @@ from IPython.display import Markdown, display
 from sklearn import metrics as skm
 
 from ebm_course import config, glyphs as glyph_data, ood, plotting
-from ebm_course.jem import classifier_config, jem_config, load_or_train
+from ebm_course.jem import classifier_config, jem_config, load_trained
 from ebm_course.results import figure_path, write_results
 
 PROFILE = config.get_profile()
@@ -71,15 +71,15 @@ plt.show()
 # ## 2. Two models
 #
 # The JEM of assignment 4 and a plain classifier: same network, steps, data and learning-rate
-# schedule, but `px_weight = 0` (cross-entropy only). Both were trained in notebook 4 and
-# exported as programs of their `get_logits`, which is all this notebook calls.
+# schedule, but `px_weight = 0` (cross-entropy only). You trained both in notebook 4, which
+# exported them as programs of their `get_logits` (all this notebook calls): run notebook 4 first,
+# in the same profile. (The autograder trains nothing: in its `grade` profile an untrained
+# network stands in when there is no export; your graded functions are tested on their own.)
 
 # %%
-train_now = PROFILE != "grade"  # the autograder trains tiny models and saves nothing
-jem_net, how = load_or_train("04_glyph_jem", CFG, PROFILE, glyphs, enable_progress_bar=train_now, save=train_now)
+jem_net, how = load_trained("04_glyph_jem", CFG, PROFILE)
 print(how)
-clf_net, how = load_or_train("05_classifier", classifier_config(CFG), PROFILE, glyphs,
-                             enable_progress_bar=train_now, save=train_now)
+clf_net, how = load_trained("05_classifier", classifier_config(CFG), PROFILE)
 print(how)
 nets = {"JEM": jem_net.to(DEVICE), "classifier": clf_net.to(DEVICE)}
 
@@ -99,13 +99,7 @@ nets = {"JEM": jem_net.to(DEVICE), "classifier": clf_net.to(DEVICE)}
 #
 # Each takes a network with `get_logits` and images (B, 1, 56, 56) and returns (B,).
 
-# %% solution id=energy_score
-def energy_score(net, x: torch.Tensor) -> torch.Tensor:
-    """-E(x) = logsumexp of the logits, (B,), detached."""
-    ### BEGIN SOLUTION
-    with torch.no_grad():
-        return net.get_logits(x).logsumexp(dim=1)
-    ### END SOLUTION
+# %% solution id=energy_score from=ood:energy_score
 
 # %% tests id=energy_score_tests points=2
 """energy_score is the logsumexp of the logits."""
@@ -116,17 +110,11 @@ assert got.shape == (5,), f"expected shape (5,), got {tuple(got.shape)}"
 assert torch.allclose(got, torch.logsumexp(clf_net.get_logits(x), 1), atol=1e-4)
 clf_net.to(DEVICE)
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import ood as grading_ood
+from ebm_course.instructor.grading import ood as grading_ood
 grading_ood.check_energy_score(energy_score)
 ### END HIDDEN TESTS
 
-# %% solution id=max_softmax_score
-def max_softmax_score(net, x: torch.Tensor) -> torch.Tensor:
-    """The largest softmax probability of the logits, (B,), detached."""
-    ### BEGIN SOLUTION
-    with torch.no_grad():
-        return net.get_logits(x).softmax(dim=1).max(dim=1).values
-    ### END SOLUTION
+# %% solution id=max_softmax_score from=ood:max_softmax_score
 
 # %% tests id=max_softmax_score_tests points=2
 """max_softmax_score lies in (0, 1] and is the largest class probability."""
@@ -135,20 +123,11 @@ assert got.shape == (5,) and (got > 0).all() and (got <= 1).all(), "probabilitie
 assert torch.allclose(got, clf_net.get_logits(x).softmax(1).max(1).values, atol=1e-5)
 clf_net.to(DEVICE)
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import ood as grading_ood
+from ebm_course.instructor.grading import ood as grading_ood
 grading_ood.check_max_softmax_score(max_softmax_score)
 ### END HIDDEN TESTS
 
-# %% solution id=grad_norm_score
-def grad_norm_score(net, x: torch.Tensor) -> torch.Tensor:
-    """-|| dE(x)/dx ||_2 per image with E(x) = -logsumexp f(x); (B,), detached."""
-    ### BEGIN SOLUTION
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        energy = -net.get_logits(x).logsumexp(dim=1)
-        (grad,) = torch.autograd.grad(energy.sum(), x)
-    return -grad.flatten(1).norm(dim=1).detach()
-    ### END SOLUTION
+# %% solution id=grad_norm_score from=ood:grad_norm_score
 
 # %% tests id=grad_norm_score_tests points=3
 """grad_norm_score on an energy with a known gradient, and under no_grad."""
@@ -161,7 +140,7 @@ with torch.no_grad():
     got = grad_norm_score(Quadratic(), xq)
 assert torch.allclose(got, torch.tensor([-2.0, -4.0, 0.0]), atol=1e-4), f"expected -|x| = [-2, -4, 0], got {got}"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import ood as grading_ood
+from ebm_course.instructor.grading import ood as grading_ood
 grading_ood.check_grad_norm_score(grad_norm_score)
 ### END HIDDEN TESTS
 
@@ -184,14 +163,7 @@ grading_ood.check_grad_norm_score(grad_norm_score)
 # `score >= t`. `threshold_at_tpr(scores_id, tpr)` returns the largest $t$ that still accepts
 # at least a share `tpr` of the ID scores (the `ceil(tpr * N)`-th largest score).
 
-# %% solution id=threshold_at_tpr
-def threshold_at_tpr(scores_id, tpr: float = 0.95) -> float:
-    """Largest t with mean(scores_id >= t) >= tpr."""
-    ### BEGIN SOLUTION
-    ranked = np.sort(np.asarray(scores_id, float))[::-1]
-    k = int(np.ceil(tpr * len(ranked)))
-    return float(ranked[max(k, 1) - 1])
-    ### END SOLUTION
+# %% solution id=threshold_at_tpr from=ood:threshold_at_tpr
 
 # %% tests id=threshold_at_tpr_tests points=2
 """On 0..99 the threshold keeping 95% is 5."""
@@ -199,21 +171,11 @@ t = threshold_at_tpr(np.arange(100.0), 0.95)
 assert np.mean(np.arange(100.0) >= t) == 0.95, f"the threshold should accept 95 of 100 scores, got t={t}"
 assert threshold_at_tpr(np.arange(100.0), 1.0) == 0.0
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import ood as grading_ood
+from ebm_course.instructor.grading import ood as grading_ood
 grading_ood.check_threshold_at_tpr(threshold_at_tpr)
 ### END HIDDEN TESTS
 
-# %% solution id=ood_metrics
-def ood_metrics(scores_id, scores_ood) -> dict:
-    """{"auroc", "aupr", "fpr95"} with ID labelled 1; higher score = more in-distribution."""
-    ### BEGIN SOLUTION
-    scores_id, scores_ood = np.asarray(scores_id, float), np.asarray(scores_ood, float)
-    labels = np.r_[np.ones(len(scores_id)), np.zeros(len(scores_ood))]
-    scores = np.r_[scores_id, scores_ood]
-    fpr95 = float(np.mean(scores_ood >= threshold_at_tpr(scores_id, 0.95)))
-    return {"auroc": float(skm.roc_auc_score(labels, scores)),
-            "aupr": float(skm.average_precision_score(labels, scores)), "fpr95": fpr95}
-    ### END SOLUTION
+# %% solution id=ood_metrics from=ood:ood_metrics
 
 # %% tests id=ood_metrics_tests points=3
 """A perfect score gives AUROC 1 and FPR95 0; swapping the sets gives AUROC 0."""
@@ -224,7 +186,7 @@ swapped = ood_metrics([1.0, 2.0], [5.0, 6.0, 7.0, 8.0])
 assert abs(swapped["auroc"]) < 1e-9, "ID below OOD everywhere: AUROC 0 (is ID labelled 1?)"
 assert abs(ood_metrics([100.0, 200.0], [-50.0])["auroc"] - 1.0) < 1e-9, "raw scores, no sigmoid"
 ### BEGIN HIDDEN TESTS
-from ebm_course.grading import ood as grading_ood
+from ebm_course.instructor.grading import ood as grading_ood
 grading_ood.check_ood_metrics(ood_metrics)
 ### END HIDDEN TESTS
 
@@ -317,7 +279,7 @@ from ebm_course.data import dataset_available
 if dataset_available("MNIST") and PROFILE != "grade":
     from ebm_course.metrics import mnist_classifier
 
-    mnist_net = ood.LogitsOf(mnist_classifier())
+    mnist_net = mnist_classifier()
     mnist_rows = ood.mnist_ood_rows({"MNIST classifier": mnist_net},
                                     {"energy": energy_score, "max-softmax": max_softmax_score},
                                     ood_metrics, n=1000)

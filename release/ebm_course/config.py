@@ -39,12 +39,24 @@ def get_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def course_root() -> Path:
+    """The course folder: the nearest folder above the working directory whose
+    ``pyproject.toml`` is the course's (the project checkout, or a student's ``release/``);
+    the working directory itself when there is none (an installed package, no checkout)."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        project = folder / "pyproject.toml"
+        if project.is_file() and 'name = "ebm_course"' in project.read_text(errors="replace"):
+            return folder
+    return here
+
+
 def data_root() -> Path:
-    """Root of the dataset cache: ``EBM_COURSE_DATA`` or ``data/`` beside the package."""
+    """Root of the dataset cache: ``EBM_COURSE_DATA``, else ``data/`` in :func:`course_root`."""
     env = os.environ.get("EBM_COURSE_DATA")
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parent.parent / "data"
+    return course_root() / "data"
 
 
 def seed_everything(seed: int) -> None:

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from .config import data_root
+from .util import atomic_path
 
 IMAGE_SIZE = 56
 N_TOTAL = 16_171
@@ -280,12 +281,10 @@ def _cache_file(cache: Path, n_total: int, seed: int) -> Path:
 
 
 def save_npz(glyphs: GlyphSet, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, images=glyphs.images, labels=glyphs.labels,
-                        classes=np.array(glyphs.classes), source=np.array(glyphs.source),
-                        **{f"split_{k}": v for k, v in glyphs.split.items()})
-    tmp.replace(path)  # atomic: a half-written cache never looks valid
+    with atomic_path(path, ".tmp.npz") as tmp:  # a half-written cache never looks valid
+        np.savez_compressed(tmp, images=glyphs.images, labels=glyphs.labels,
+                            classes=np.array(glyphs.classes), source=np.array(glyphs.source),
+                            **{f"split_{k}": v for k, v in glyphs.split.items()})
 
 
 def load_npz(path: Path) -> GlyphSet:

@@ -32,6 +32,20 @@ def buffer_diversity(pl_module: pl.LightningModule, n: int = 256) -> float:
     return float(dist.sum() / (len(x) * (len(x) - 1)))
 
 
+def scale_learning_rates(trainer: pl.Trainer, factor: float) -> None:
+    """Multiply every learning rate by ``factor`` so that it stays cut: the optimisers' current
+    rates and the ``base_lrs`` their schedulers recompute rates from (a ``LambdaLR``, as JEM's
+    ``px_lr`` schedule, sets ``lr = base_lr * lambda(step)`` at every step and would undo a cut
+    of the rates alone; chainable schedulers such as ``StepLR`` scale the current rate)."""
+    for opt in trainer.optimizers:
+        for group in opt.param_groups:
+            group["lr"] *= factor
+    for config in trainer.lr_scheduler_configs:
+        scheduler = config.scheduler
+        if hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+
+
 class DivergenceGuard(pl.Callback):
     """Snapshot a healthy run every ``every_n_steps``; on divergence restore it and re-seed.
 
@@ -42,7 +56,8 @@ class DivergenceGuard(pl.Callback):
     every chain onto one blob, or a judge classifier's confident share
     (:mod:`ebm_course.metrics`). On recovery the model,
     optimiser and sampler buffer are restored, torch is re-seeded with ``seed + n_recoveries``,
-    and every learning rate is multiplied by ``lr_factor``.
+    and every learning rate is multiplied by ``lr_factor`` once per recovery, in a way the
+    learning-rate schedulers keep (:func:`scale_learning_rates`).
 
     Args:
         every_n_steps: snapshot interval (in optimiser steps) while healthy.
@@ -132,11 +147,16 @@ class DivergenceGuard(pl.Callback):
         self.reasons.append(reason)
         pl_module.load_state_dict(self._snapshot["model"])
         for opt, state in zip(trainer.optimizers, self._snapshot["optimizers"]):
+            # Restore the moments, keep the learning rate the schedule gives now (the snapshot's
+            # may be an older point of the schedule, or already cut by an earlier recovery).
+            lrs = [group["lr"] for group in opt.param_groups]
             opt.load_state_dict(state)
-            for group in opt.param_groups:
-                group["lr"] *= self.lr_factor ** len(self.recoveries)
+            for group, lr in zip(opt.param_groups, lrs):
+                group["lr"] = lr
+        scale_learning_rates(trainer, self.lr_factor)
         if self._snapshot["sampler"] is not None:
             pl_module.sampler.load_state_dict(copy.deepcopy(self._snapshot["sampler"]))
         torch.manual_seed(self.seed + len(self.recoveries))
         pl_module.print(f"DivergenceGuard: {reason} at step {trainer.global_step}; restored the "
-                        f"last good state, re-seeded, lr x{self.lr_factor ** len(self.recoveries):g}")
+                        f"last good state, re-seeded, lr x{self.lr_factor:g} "
+                        f"(x{self.lr_factor ** len(self.recoveries):g} in all)")

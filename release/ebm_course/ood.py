@@ -18,88 +18,24 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
-from sklearn import metrics as skm
 from torch import nn
+
+from .util import eval_mode, map_batches, net_device
 
 ScoreFn = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 
 
-def energy_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``-E(x) = logsumexp_y f(x)[y]``, (B,): higher = more in-distribution.
-
-    Args:
-        net: network with ``get_logits``, (B, C, H, W) -> (B, K).
-        x: images, (B, C, H, W).
-    Returns:
-        scores (B,), detached.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def max_softmax_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``max_y softmax(f(x))[y]``, (B,), in (0, 1]: the classifier's confidence.
-
-    Args, Returns: as in :func:`energy_score`.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def grad_norm_score(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``-|| d E(x) / d x ||_2`` per image, (B,), with ``E(x) = -logsumexp f(x)``.
-
-    Works under ``torch.no_grad()`` (enables gradients itself) and touches no parameter
-    gradient.
-
-    Args, Returns: as in :func:`energy_score`.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-SCORES: dict[str, ScoreFn] = {"energy": energy_score, "max-softmax": max_softmax_score,
-                              "grad-norm": grad_norm_score}
+#: ``metrics_fn(scores_id, scores_ood) -> {"auroc", "aupr", "fpr95"}``, higher score = more
+#: in-distribution: assignment 5's ``ood_metrics``.
+MetricsFn = Callable[[Sequence[float], Sequence[float]], dict]
 
 
 def batched_scores(score_fn: ScoreFn, net: nn.Module, x: torch.Tensor,
                    batch_size: int = 256) -> np.ndarray:
     """``score_fn`` over a tensor of images in batches, eval mode, on the net's device: (N,)."""
-    device = next(net.parameters()).device
-    was_training = net.training
-    net.eval()
-    out = [score_fn(net, x[i:i + batch_size].to(device)).detach().float().cpu()
-           for i in range(0, len(x), batch_size)]
-    net.train(was_training)
-    return torch.cat(out).numpy()
-
-
-def ood_metrics(scores_id: Sequence[float], scores_ood: Sequence[float]) -> dict[str, float]:
-    """AUROC, AUPR (ID as the positive class) and FPR at 95% TPR, ID labelled 1.
-
-    Args:
-        scores_id: scores of in-distribution inputs, (N,); higher = more in-distribution.
-        scores_ood: scores of OOD inputs, (M,).
-    Returns:
-        ``{"auroc": .., "aupr": .., "fpr95": ..}``: 1.0 / 1.0 / 0.0 is a perfect detector.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def threshold_at_tpr(scores_id: Sequence[float], tpr: float = 0.95) -> float:
-    """The largest threshold that keeps a share ``tpr`` of ID inputs (accept: score >= threshold).
-
-    Args:
-        scores_id: in-distribution scores, (N,).
-        tpr: share of ID inputs to accept, e.g. 0.95.
-    Returns:
-        the threshold: the ``ceil(tpr * N)``-th largest ID score.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def fpr_at_tpr(scores_id: Sequence[float], scores_ood: Sequence[float],
-               tpr: float = 0.95) -> float:
-    """Share of OOD inputs accepted (score >= threshold) at the threshold keeping ``tpr`` of ID."""
-    threshold = threshold_at_tpr(scores_id, tpr)
-    return float(np.mean(np.asarray(scores_ood, float) >= threshold))
+    with eval_mode(net):
+        scores = map_batches(lambda chunk: score_fn(net, chunk), x, batch_size, net_device(net))
+    return scores.float().numpy()
 
 
 def score_density_plot(scores: Mapping[str, Sequence[float]], xlabel: str = "score",
@@ -124,15 +60,20 @@ def score_density_plot(scores: Mapping[str, Sequence[float]], xlabel: str = "sco
 
 
 def evaluate(nets: Mapping[str, nn.Module], x_id: torch.Tensor,
-             ood_sets: Mapping[str, torch.Tensor], score_fns: Mapping[str, ScoreFn] = None,
-             metrics_fn: Callable = ood_metrics) -> list[dict]:
+             ood_sets: Mapping[str, torch.Tensor], score_fns: Mapping[str, ScoreFn],
+             metrics_fn: MetricsFn) -> list[dict]:
     """Every (model, score, OOD set) triple: one row with auroc / aupr / fpr95.
 
+    Args:
+        nets: ``{name: network with get_logits}``.
+        x_id: in-distribution images, (N, C, H, W).
+        ood_sets: ``{name: images (M, C, H, W)}``.
+        score_fns: ``{name: score_fn(net, x) -> (B,)}`` (assignment 5's scores).
+        metrics_fn: assignment 5's ``ood_metrics``.
     Returns:
         rows ``{"model", "score", "ood", "auroc", "aupr", "fpr95"}``; each row also carries the raw
         scores under ``"_id"`` / ``"_ood"`` for plots (dropped by :func:`markdown_table`).
     """
-    score_fns = score_fns if score_fns is not None else SCORES
     rows = []
     for model_name, net in nets.items():
         for score_name, fn in score_fns.items():
@@ -217,8 +158,8 @@ class LogitsOf(nn.Module):
         return self.classifier(x)
 
 
-def mnist_ood_rows(nets: Mapping[str, nn.Module], score_fns: Mapping[str, ScoreFn] = None,
-                   metrics_fn: Callable = ood_metrics, n: int = 1000, root=None,
+def mnist_ood_rows(nets: Mapping[str, nn.Module], score_fns: Mapping[str, ScoreFn],
+                   metrics_fn: MetricsFn, n: int = 1000, root=None,
                    seed: int = 0) -> list[dict]:
     """:func:`evaluate` for MNIST models: MNIST test digits (ID) against :func:`mnist_ood_sets`
     (FashionMNIST and KMNIST when their files are under the data root, else the fallbacks).

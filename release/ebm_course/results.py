@@ -6,22 +6,24 @@ import json
 import os
 from pathlib import Path
 
+from .util import atomic_path
+
 
 def results_dir() -> Path:
-    """``EBM_COURSE_RESULTS`` or ``results/`` at the project root."""
+    """``EBM_COURSE_RESULTS``, else ``results/`` in the course folder (``config.course_root``)."""
+    from .config import course_root
+
     env = os.environ.get("EBM_COURSE_RESULTS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "results"
+    return Path(env) if env else course_root() / "results"
 
 
 def write_results(assignment: str, metrics: dict) -> Path:
     """Merge ``metrics`` into ``results/<assignment>.json`` and return its path."""
     path = results_dir() / f"{assignment}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(metrics)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
-    tmp.replace(path)  # atomic: an interrupted write never loses the earlier results
+    with atomic_path(path) as tmp:  # an interrupted write never loses the earlier results
+        tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
     return path
 
 

@@ -9,8 +9,9 @@ which is why Z is intractable for images.)
 Sign convention as in :mod:`ebm_course.models`: functions take an ``energy_fn`` returning ``E(x)``
 of shape (B,); ``p(x) = exp(-E(x)) / Z``.
 
-Used by ``01_theory`` (grid partition functions, the Gaussian-mixture energy, Langevin on it) and
-``02_toy_densities`` (the five densities, the KDE baseline, test log-likelihoods).
+Used by ``01_theory`` (the grid, Gaussian energies and mixtures' moments and exact samples) and
+``02_toy_densities`` (the densities, the KDE baseline). The grid's log Z, the mixture's energy,
+unadjusted Langevin and the histogram distance are the notebooks' exercises, not in here.
 """
 
 from __future__ import annotations
@@ -158,40 +159,6 @@ def grid_energy(energy_fn: EnergyFn, points: torch.Tensor, chunk: int = 16384) -
     return torch.cat([energy_fn(p) for p in points.split(chunk)])
 
 
-def grid_log_partition(energy_fn: EnergyFn, box: Box, n_grid: int, dim: int = 2) -> torch.Tensor:
-    """``log Z`` by the midpoint rule: ``logsumexp_cells(-E(centre)) + log(cell volume)``.
-
-    Why logsumexp: ``exp(-E)`` over- or underflows for energies beyond about +-88 in float32;
-    ``log sum exp(a_i) = m + log sum exp(a_i - m)`` with ``m = max a_i`` never does.
-
-    Args:
-        energy_fn: maps (N, dim) points to energies (N,).
-        box: (low, high) on every axis; the mass outside it is ignored.
-        n_grid: cells per axis.
-        dim: 1 or 2.
-    Returns:
-        log Z, a scalar tensor.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def grid_log_likelihood(energy_fn: EnergyFn, x_test: torch.Tensor, box: Box = TOY_BOX,
-                        n_grid: int = 256) -> torch.Tensor:
-    """Exact normalised mean test log-likelihood ``mean(-E(x_test)) - log Z`` of a 2D EBM.
-
-    ``log Z`` is computed on an ``n_grid x n_grid`` grid over ``box x box`` (midpoint rule).
-
-    Args:
-        energy_fn: maps (N, 2) to energies (N,).
-        x_test: test points, (N, 2).
-        box: (low, high) on both axes.
-        n_grid: cells per axis.
-    Returns:
-        mean log-likelihood in nats, a scalar tensor (the test NLL is its negative).
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
 def sample_grid(energy_fn: EnergyFn, box: Box, n_grid: int, n: int, dim: int = 2,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Exact samples (up to the grid) of ``exp(-E) / Z``: pick cells by their mass, jitter inside.
@@ -225,23 +192,6 @@ def gaussian_energy(mean: Sequence[float], std: float) -> EnergyFn:
     return lambda x: (x - mean_t.to(x)).pow(2).sum(1) / (2 * std ** 2)
 
 
-def gmm_energy(x: torch.Tensor, means: torch.Tensor, stds: torch.Tensor,
-               weights: torch.Tensor) -> torch.Tensor:
-    """Energy of an isotropic Gaussian mixture, normalised: ``E(x) = -log p(x)``, so ``Z = 1``.
-
-    ``p(x) = sum_k w_k N(x; mu_k, sigma_k^2 I)``.
-
-    Args:
-        x: points, (B, d).
-        means: component means, (K, d).
-        stds: component standard deviations, (K,).
-        weights: mixture weights, (K,), summing to 1.
-    Returns:
-        energies, (B,).
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
 def gmm_moments(means: torch.Tensor, stds: torch.Tensor,
                 weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact mean (d,) and covariance (d, d) of an isotropic Gaussian mixture."""
@@ -257,42 +207,6 @@ def sample_gmm(n: int, means: torch.Tensor, stds: torch.Tensor, weights: torch.T
     """Exact samples of the mixture, (n, d): the reference a Langevin sampler is checked against."""
     k = torch.multinomial(weights, n, replacement=True, generator=generator)
     return means[k] + stds[k, None] * torch.randn(n, means.shape[1], generator=generator)
-
-
-def ula_chain(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size: float,
-              generator: torch.Generator | None = None) -> torch.Tensor:
-    """Unadjusted Langevin: ``x <- x - step_size * dE/dx + sqrt(2 * step_size) * eps``.
-
-    With this noise scale the chain's stationary law approaches ``exp(-E) / Z`` as the step size
-    shrinks (the bias is O(step_size)); no clipping, no clamping.
-
-    Args:
-        energy_fn: maps (B, d) to energies (B,).
-        x: chain starts, (B, d). Not modified.
-        n_steps: number of steps.
-        step_size: the step epsilon.
-        generator: draws the noise (None: torch's global generator).
-    Returns:
-        final samples, (B, d), detached.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
-
-
-def histogram_tv(samples: torch.Tensor, energy_fn: EnergyFn, box: Box, n_bins: int) -> float:
-    """Total-variation distance between a 2D sample histogram and the exact Boltzmann density.
-
-    Both are distributions over the ``n_bins x n_bins`` cells of ``box x box``: the histogram's
-    cell shares (samples outside the box dropped) and ``exp(-E(centre))`` normalised over cells.
-
-    Args:
-        samples: (N, 2).
-        energy_fn: maps (M, 2) to energies (M,).
-        box: (low, high) on both axes.
-        n_bins: cells per axis.
-    Returns:
-        ``0.5 * sum |p_hist - p_exact|`` in [0, 1], a float.
-    """
-    raise NotImplementedError("the student edition leaves this out: your notebook defines its own version")
 
 
 # --------------------------------------------------------------------------------------------

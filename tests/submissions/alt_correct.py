@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from sklearn import metrics as skm
 
 from ebm_course import models, sampling
-from ebm_course.grading import glyph_jem, mnist_ebm, theory
-from ebm_course.grading import ood as ood_checks
-from ebm_course.grading import toy as toy_checks
+from ebm_course.instructor.grading import glyph_jem, mnist_ebm, theory
+from ebm_course.instructor.grading import ood as ood_checks
+from ebm_course.instructor.grading import toy as toy_checks
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 D = torch.distributions
 
@@ -119,7 +120,7 @@ class SwishSilu(torch.nn.Module):
         return F.silu(x)
 
 
-class CNNEnergyManualLogsumexp(models.CNNEnergy):
+class CNNEnergyManualLogsumexp(ref04.GlyphCNN):
     """A hand-written stable logsumexp and plain indexing for f(x)[y]."""
 
     def forward(self, x, y=None):
@@ -144,7 +145,7 @@ def langevin_step_grad_outputs(energy_fn, x, step_size, noise_std, grad_clip=Non
     return out
 
 
-class RingBufferSampler(sampling.MCMCSampler):
+class RingBufferSampler(ref03.MCMCSampler):
     """Another valid policy: a FIFO ring buffer (new samples overwrite the oldest)."""
 
     def _init_chains(self, batch_size):

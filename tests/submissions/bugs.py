@@ -17,21 +17,22 @@ import torch.nn.functional as F
 from sklearn import metrics as skm
 
 from ebm_course import jem, models, ood, sampling, toy, toy_train
-from ebm_course.grading import glyph_jem, mnist_ebm, theory
-from ebm_course.grading import ood as ood_checks
-from ebm_course.grading import toy as toy_checks
+from ebm_course.instructor.grading import glyph_jem, mnist_ebm, theory
+from ebm_course.instructor.grading import ood as ood_checks
+from ebm_course.instructor.grading import toy as toy_checks
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
 # ---------------------------------------------------------------- 01_theory
 
 
 def gmm_ignores_weights(x, means, stds, weights):
     """Every component weighted 1/K."""
-    return toy.gmm_energy(x, means, stds, torch.full_like(weights, 1 / len(weights)))
+    return ref01.gmm_energy(x, means, stds, torch.full_like(weights, 1 / len(weights)))
 
 
 def gmm_std_as_variance(x, means, stds, weights):
     """Plugs sigma where sigma^2 belongs."""
-    return toy.gmm_energy(x, means, stds.sqrt(), weights)
+    return ref01.gmm_energy(x, means, stds.sqrt(), weights)
 
 
 def log_z_cell_off_by_one(energy_fn, box, n_grid, dim=2):
@@ -120,7 +121,7 @@ def sm_loss_no_half(energy_fn, x_data):
 
 def dsm_ignores_given_noise(energy_fn, x_data, sigma, noise=None):
     """Always draws fresh noise, even when the caller passes it."""
-    return toy_train.dsm_loss(energy_fn, x_data, sigma, None)
+    return ref02.dsm_loss(energy_fn, x_data, sigma, None)
 
 
 def dsm_target_over_sigma_squared(energy_fn, x_data, sigma, noise=None):
@@ -141,12 +142,12 @@ def nce_labels_swapped(energy_fn, x_data, x_noise, log_q_data, log_q_noise):
 
 def sgld_no_clip(energy_fn, x_init, n_steps, step_size, noise_std, grad_clip=None):
     """Ignores grad_clip."""
-    return toy_train.sgld_sample(energy_fn, x_init, n_steps, step_size, noise_std, None)
+    return ref02.sgld_sample(energy_fn, x_init, n_steps, step_size, noise_std, None)
 
 
 def sgld_noise_times_sqrt2(energy_fn, x_init, n_steps, step_size, noise_std, grad_clip=None):
     """Treats noise_std as a variance-like scale: sqrt(2) * noise_std."""
-    return toy_train.sgld_sample(energy_fn, x_init, n_steps, step_size, math.sqrt(2) * noise_std,
+    return ref02.sgld_sample(energy_fn, x_init, n_steps, step_size, math.sqrt(2) * noise_std,
                                  grad_clip)
 
 
@@ -160,14 +161,14 @@ class SwishTanh(torch.nn.Module):
         return x * torch.tanh(x)
 
 
-class SoftmaxInsteadOfLogits(models.CNNEnergy):
+class SoftmaxInsteadOfLogits(ref04.GlyphCNN):
     """get_logits returns probabilities."""
 
     def get_logits(self, x):
         return self.head(self.features(x)).softmax(1)
 
 
-class EnergyNotNegEnergy(models.CNNEnergy):
+class EnergyNotNegEnergy(ref04.GlyphCNN):
     """forward returns E = -logsumexp, the opposite of the convention."""
 
     def forward(self, x, y=None):
@@ -176,7 +177,7 @@ class EnergyNotNegEnergy(models.CNNEnergy):
 
 def langevin_clamp_before_noise(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
     """Clamps, then adds the noise: samples leave the image range."""
-    out = sampling.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
+    out = ref03.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
     return out + noise_std * torch.randn_like(out)
 
 
@@ -192,7 +193,7 @@ def langevin_clip_after_step(energy_fn, x, step_size, noise_std, grad_clip=None,
     return out if clamp is None else out.clamp(*clamp)
 
 
-class BufferNeverUpdatedWhenFull(sampling.MCMCSampler):
+class BufferNeverUpdatedWhenFull(ref03.MCMCSampler):
     """Appends while there is room, then never writes samples back."""
 
     def _update_buffer(self, x_model, idx):
@@ -201,7 +202,7 @@ class BufferNeverUpdatedWhenFull(sampling.MCMCSampler):
         self.n_filled += n_append
 
 
-class ReinitInverted(sampling.MCMCSampler):
+class ReinitInverted(ref03.MCMCSampler):
     """Restarts a chain with probability 1 - reinit_prob."""
 
     def _init_chains(self, batch_size):
@@ -229,14 +230,14 @@ def ebm_loss_python_floats(energy_data, energy_model, alpha):
 # ---------------------------------------------------------------- 04_glyph_jem
 
 
-class ForwardIgnoresY(models.CNNEnergy):
+class ForwardIgnoresY(ref04.GlyphCNN):
     """forward(x, y) returns logsumexp whatever y is."""
 
     def forward(self, x, y=None):
         return self.get_logits(x).logsumexp(1)
 
 
-class ForwardMaxNotLogsumexp(models.CNNEnergy):
+class ForwardMaxNotLogsumexp(ref04.GlyphCNN):
     """Unconditional neg_energy as the largest logit."""
 
     def forward(self, x, y=None):
@@ -244,7 +245,7 @@ class ForwardMaxNotLogsumexp(models.CNNEnergy):
         return logits.max(1).values if y is None else logits.gather(1, y[:, None]).squeeze(1)
 
 
-class LogitsWithoutHeadBias(models.CNNEnergy):
+class LogitsWithoutHeadBias(ref04.GlyphCNN):
     """Drops the last layer's bias."""
 
     def get_logits(self, x):
@@ -285,7 +286,7 @@ def pyx_accuracy_wrong_axis(net, x, y):
 
 
 def jem_step_weights_swapped(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0,
-                             px_step_fn=jem.px_step, pyx_step_fn=jem.pyx_step):
+                             px_step_fn=ref04.px_step, pyx_step_fn=ref04.pyx_step):
     """px_weight multiplies the classifier loss and vice versa."""
     loss_pyx, acc = pyx_step_fn(net, x, y)
     loss_px = px_step_fn(net, sampler, x, alpha)[0] if px_weight > 0 else torch.zeros(())
@@ -317,12 +318,12 @@ def grad_norm_of_logit_sum(net, x):
 
 def grad_norm_squared(net, x):
     """The squared norm."""
-    return -ood.grad_norm_score(net, x).pow(2)
+    return -ref05.grad_norm_score(net, x).pow(2)
 
 
 def metrics_auroc_labels_swapped(scores_id, scores_ood):
     """AUROC with OOD labelled 1 (AUPR and FPR95 right)."""
-    out = ood.ood_metrics(scores_id, scores_ood)
+    out = ref05.ood_metrics(scores_id, scores_ood)
     labels = np.r_[np.zeros(len(scores_id)), np.ones(len(scores_ood))]
     out["auroc"] = float(skm.roc_auc_score(labels, np.r_[scores_id, scores_ood]))
     return out
@@ -331,13 +332,13 @@ def metrics_auroc_labels_swapped(scores_id, scores_ood):
 def metrics_sigmoid_scores(scores_id, scores_ood):
     """Squashes scores with a sigmoid first (torchmetrics' binary AUROC does): ties at 1."""
     sig = lambda s: 1 / (1 + np.exp(-np.asarray(s, float)))  # noqa: E731
-    return ood.ood_metrics(np.round(sig(scores_id), 6), np.round(sig(scores_ood), 6))
+    return ref05.ood_metrics(np.round(sig(scores_id), 6), np.round(sig(scores_ood), 6))
 
 
 def metrics_fpr_on_id(scores_id, scores_ood):
     """FPR95 counted on the ID scores (that is 1 - TPR)."""
-    out = ood.ood_metrics(scores_id, scores_ood)
-    t = ood.threshold_at_tpr(scores_id, 0.95)
+    out = ref05.ood_metrics(scores_id, scores_ood)
+    t = ref05.threshold_at_tpr(scores_id, 0.95)
     out["fpr95"] = float(np.mean(np.asarray(scores_id) < t))
     return out
 

@@ -6,7 +6,8 @@ import types
 
 import torch
 
-from .. import jem, models, sampling
+from ... import models
+from ..reference import glyph_jem as ref04, mnist_ebm as ref03
 from .common import expect_close, expect_tensor, guard_checks
 
 
@@ -19,7 +20,7 @@ def check_get_logits(net_cls) -> None:
     for in_ch, size, hidden, k in _net_cases():
         torch.manual_seed(2000 + size + k)
         net = net_cls(in_ch, size, hidden, k)
-        ref = models.CNNEnergy(in_ch, size, hidden, k)
+        ref = ref04.GlyphCNN(in_ch, size, hidden, k)
         ref.load_state_dict(net.state_dict())
         x = torch.rand(3, in_ch, size, size) * 2 - 1
         logits = net.get_logits(x)
@@ -77,21 +78,22 @@ def check_sgld_step(step_fn) -> None:
 
     check_langevin_step(step_fn)
     torch.manual_seed(8)
-    net = models.CNNEnergy(1, 20, 8, 5)
+    net = ref04.GlyphCNN(1, 20, 8, 5)
     x = torch.randn(4, 1, 20, 20) * 0.1
     for y in (None, torch.tensor([0, 1, 2, 4])):  # the JEM energies, with and without labels
         energy_fn = models.energy_fn_of(net, y)
         got = step_fn(energy_fn, x, 1.0, 0.0, None, (-1.0, 1.0))
-        want = sampling.langevin_step(energy_fn, x, 1.0, 0.0, None, (-1.0, 1.0))
+        want = ref03.langevin_step(energy_fn, x, 1.0, 0.0, None, (-1.0, 1.0))
         expect_close(got, want, f"SGLD step on the JEM energy (y={'given' if y is not None else None})")
 
 
 def _px_setup(seed: int, k: int = 5, size: int = 20):
     torch.manual_seed(seed)
-    net = models.CNNEnergy(1, size, 8, k)
+    net = ref04.GlyphCNN(1, size, 8, k)
     x = torch.rand(8, 1, size, size) * 2 - 1
-    make = lambda: sampling.MCMCSampler((1, size, size), 32, 0.05, 3, 1.0, 0.01, None,  # noqa: E731
-                                        (-1.0, 1.0), init="gaussian", init_std=0.1, seed=seed)
+    make = lambda: ref03.MCMCSampler((1, size, size), 32, 0.05, 3, 1.0, 0.01, None,  # noqa: E731
+                                     (-1.0, 1.0), init="gaussian", init_std=0.1, seed=seed,
+                                     step_fn=ref03.langevin_step)
     return net, x, make
 
 
@@ -115,7 +117,7 @@ def check_px_step(px_fn) -> None:
                  for p in net.parameters()]
         net.zero_grad()
         torch.manual_seed(seed)
-        ref_loss, ref_data, ref_model = jem.px_step(net, sampler_b, x, alpha)
+        ref_loss, ref_data, ref_model = ref04.px_step(net, sampler_b, x, alpha)
         what = f"px_step(alpha={alpha})"
         expect_close(e_data, ref_data.detach(), f"{what}: energy_data = -net(x_data)", atol=1e-4)
         expect_close(e_model, ref_model.detach(),
@@ -133,19 +135,19 @@ def check_pyx_step(pyx_fn) -> None:
     """Cross-entropy on get_logits and the accuracy, against the reference."""
     for seed, k in ((4, 42), (5, 3)):
         torch.manual_seed(seed)
-        net = models.CNNEnergy(1, 20, 8, k)
+        net = ref04.GlyphCNN(1, 20, 8, k)
         x = torch.rand(16, 1, 20, 20) * 2 - 1
         y = torch.randint(k, (16,))
         out = pyx_fn(net, x, y)
         assert isinstance(out, tuple) and len(out) == 2, "pyx_step should return (loss, acc)"
         loss, acc = out
-        ref_loss, ref_acc = jem.pyx_step(net, x, y)
+        ref_loss, ref_acc = ref04.pyx_step(net, x, y)
         expect_close(loss, ref_loss.detach(), f"pyx_step loss (K={k}): mean cross-entropy")
         expect_close(torch.as_tensor(acc, dtype=torch.float32), ref_acc,
                      f"pyx_step acc (K={k}): share of argmax logits equal to y")
         assert loss.requires_grad, "the pyx_step loss must carry the gradient"
     # A net whose logits are known: the accuracy must count argmax == y.
-    net = models.CNNEnergy(1, 20, 8, 3)
+    net = ref04.GlyphCNN(1, 20, 8, 3)
     logits = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]], requires_grad=True)
     net.get_logits = types.MethodType(lambda self, x: logits, net)
     loss, acc = pyx_fn(net, torch.zeros(4, 1, 20, 20), torch.tensor([0, 1, 0, 0]))
@@ -190,9 +192,9 @@ def check_jem_step(step_fn) -> None:
     net, x, make = _px_setup(9)
     y = torch.randint(5, (8,))
     torch.manual_seed(9)
-    got = step_fn(net, make(), x, y, 0.1, 1.0, 1.0, jem.px_step, jem.pyx_step)
+    got = step_fn(net, make(), x, y, 0.1, 1.0, 1.0, ref04.px_step, ref04.pyx_step)
     torch.manual_seed(9)
-    want = jem.jem_step(net, make(), x, y, 0.1, 1.0, 1.0)
+    want = ref04.jem_step(net, make(), x, y, 0.1, 1.0, 1.0)
     expect_close(got[0], want[0].detach(), "jem_step loss with the reference parts", atol=1e-4)
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from .release import ROOT, assignments, tool_env
+from .paths import ROOT
+from .release import assignments, tool_env
 
 ERROR = re.compile(r"There was an error processing assignment '(?P<a>[^']+)' for student "
                    r"'(?P<s>[^']+)'")
@@ -213,7 +214,7 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
         timeout: seconds per notebook cell (default: ``c.Execute.timeout`` of the config, 120).
         feedback: also run ``nbgrader generate_feedback``.
         env: extra environment for nbgrader and its kernels (e.g. the limits of
-            :mod:`ebm_course.grading.limits`). Notebooks are graded in the ``grade`` profile
+            :mod:`ebm_course.instructor.grading.limits`). Notebooks are graded in the ``grade`` profile
             even when the instructor's shell exports ``EBM_COURSE_PROFILE`` (say ``quick``
             from building the course): a training profile would time cells out and cost
             students points. Only ``env`` itself can choose another.
@@ -314,7 +315,7 @@ def read_grades(path: Path) -> dict[tuple[str, str], dict]:
 
 
 def run(args) -> int:
-    """``ebm-course grade`` (arguments parsed in :mod:`ebm_course.cli`): grade, print a summary."""
+    """``ebm-course grade`` (arguments parsed in :mod:`ebm_course.instructor.cli`): grade, print a summary."""
     report = grade(Path(args.submissions), Path(args.course_root or ROOT),
                    Path(args.out) if args.out else None, args.assignments, args.timeout,
                    feedback=not args.no_feedback)

@@ -20,9 +20,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from tqdm.auto import tqdm
 
-from .config import get_profile
-from .release import ROOT, assignments, build_release
-from .results import results_dir
+from ..config import get_profile
+from ..results import results_dir
+from .paths import ROOT
+from .release import assignments, build_release
 
 
 def execute_notebook(source: Path, target: Path, timeout: int = 3600) -> float:

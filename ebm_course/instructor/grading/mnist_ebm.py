@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import losses, models, sampling
+from ... import models
+from ..reference import mnist_ebm as ref03
 from .common import expect_close, expect_tensor, guard_checks
 
 
@@ -26,7 +27,7 @@ def check_cnn_energy(cnn_cls) -> None:
     for in_ch, size, hidden, k in [(1, 28, 32, 1), (1, 28, 16, 10), (1, 56, 8, 3)]:
         torch.manual_seed(1000 + k)
         net = cnn_cls(in_ch, size, hidden, k)
-        ref = models.CNNEnergy(in_ch, size, hidden, k)
+        ref = ref03.CNNEnergy(in_ch, size, hidden, k)
         ref.load_state_dict(net.state_dict())
         x = torch.rand(6, in_ch, size, size) * 2 - 1
         y = torch.randint(k, (6,))
@@ -45,7 +46,7 @@ def check_langevin_step(step_fn) -> None:
     """The deterministic part equals the reference; the noise has the right mean and std;
     parameters get no gradient; works under no_grad; returns detached samples; x untouched."""
     torch.manual_seed(7)
-    net = models.CNNEnergy(1, 28, 8, 1)
+    net = ref03.CNNEnergy(1, 28, 8, 1)
     x = torch.rand(5, 1, 28, 28) * 2 - 1
     cases = [(_quadratic_energy, 0.1, None, None), (_quadratic_energy, 0.5, 0.2, (-1.0, 1.0)),
              (_quadratic_energy, 0.5, None, (-1.0, 1.0)),  # overshoots: the clamp must act
@@ -54,7 +55,7 @@ def check_langevin_step(step_fn) -> None:
         x_before = x.clone()
         with torch.no_grad():  # Lightning validation runs like this: the step must cope
             got = step_fn(energy_fn, x, step_size, 0.0, grad_clip, clamp)
-        want = sampling.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
+        want = ref03.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
         what = f"langevin_step with noise_std=0, step_size={step_size}, grad_clip={grad_clip}, clamp={clamp}"
         expect_close(got, want, what, atol=1e-5)
         assert torch.equal(x, x_before), "langevin_step must not modify its input x in place"
@@ -127,7 +128,7 @@ def check_ebm_loss(loss_fn) -> None:
         energy_model = (torch.randn(32) * 2 + 1).requires_grad_(True)
         out = loss_fn(energy_data, energy_model, alpha)
         assert isinstance(out, tuple) and len(out) == 3, "ebm_loss should return (loss, cd, reg)"
-        want = losses.ebm_loss(energy_data.detach(), energy_model.detach(), alpha)
+        want = ref03.ebm_loss(energy_data.detach(), energy_model.detach(), alpha)
         for got, ref, name in zip(out, want, ("loss", "cd", "reg")):
             expect_close(got, ref, f"ebm_loss(alpha={alpha}): {name}")
         out[0].backward()

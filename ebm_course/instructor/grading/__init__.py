@@ -6,5 +6,5 @@ so nbgrader's feedback HTML tells a student what failed without publishing the c
 
 Every check grades its part in isolation (reference model, reference sampler around the student's
 piece) and raises ``AssertionError`` with a message that says what was expected.
-One module per assignment; the shared assertions live in :mod:`ebm_course.grading.common`.
+One module per assignment; the shared assertions live in :mod:`ebm_course.instructor.grading.common`.
 """

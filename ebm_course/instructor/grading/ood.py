@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .. import models, ood
+from ..reference import glyph_jem as ref04, ood as ref05
 from .common import expect_close, expect_tensor, guard_checks
 
 
 def _net(seed: int, k: int = 6):
     torch.manual_seed(seed)
-    net = models.CNNEnergy(1, 20, 8, k).eval()
+    net = ref04.GlyphCNN(1, 20, 8, k).eval()
     x = torch.rand(10, 1, 20, 20) * 2 - 1
     return net, x
 
@@ -29,17 +29,17 @@ def _check_score(score_fn, ref_fn, name: str, atol: float = 1e-5) -> None:
 
 def check_energy_score(score_fn) -> None:
     """-E(x) = logsumexp of the logits: higher = more in-distribution."""
-    _check_score(score_fn, ood.energy_score, "energy_score")
+    _check_score(score_fn, ref05.energy_score, "energy_score")
 
 
 def check_max_softmax_score(score_fn) -> None:
     """The largest softmax probability."""
-    _check_score(score_fn, ood.max_softmax_score, "max_softmax_score")
+    _check_score(score_fn, ref05.max_softmax_score, "max_softmax_score")
 
 
 def check_grad_norm_score(score_fn) -> None:
     """Minus the L2 norm of dE/dx per image, E = -logsumexp f(x)."""
-    _check_score(score_fn, ood.grad_norm_score, "grad_norm_score", atol=1e-4)
+    _check_score(score_fn, ref05.grad_norm_score, "grad_norm_score", atol=1e-4)
     net, x = _net(4)
     got = score_fn(net, x).detach()
     assert (got <= 0).all(), "grad_norm_score is MINUS a norm: higher (closer to 0) = flatter = more ID"
@@ -58,7 +58,7 @@ def check_ood_metrics(metrics_fn) -> None:
         got = metrics_fn(s_id, s_ood)
         assert isinstance(got, dict) and {"auroc", "aupr", "fpr95"} <= set(got), (
             "ood_metrics should return a dict with keys 'auroc', 'aupr', 'fpr95'")
-        want = ood.ood_metrics(s_id, s_ood)
+        want = ref05.ood_metrics(s_id, s_ood)
         for key in ("auroc", "aupr", "fpr95"):
             assert abs(float(got[key]) - want[key]) < 2e-3, (
                 f"ood_metrics {key}: expected {want[key]:.4f}, got {float(got[key]):.4f} "
@@ -78,7 +78,7 @@ def check_threshold_at_tpr(threshold_fn) -> None:
     for s_id, _ in _cases():
         for tpr in (0.95, 0.8):
             t = float(threshold_fn(s_id, tpr))
-            t_ref = ood.threshold_at_tpr(s_id, tpr)
+            t_ref = ref05.threshold_at_tpr(s_id, tpr)
             kept, kept_ref = np.mean(s_id >= t), np.mean(s_id >= t_ref)
             assert kept == kept_ref, (
                 f"threshold_at_tpr(tpr={tpr}) on {len(s_id)} ID scores should accept "

@@ -31,23 +31,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "data":
-        from .config import data_root
-        from .data import dataset_available
+        from ..config import data_root
+        from ..data import dataset_available
 
         ok = dataset_available("MNIST")
         print(f"MNIST under {data_root()}: {'found' if ok else 'MISSING'}")
         try:
-            from . import glyphs as glyph_module
+            from .. import glyphs as glyph_module
         except ImportError:
             return 0 if ok else 1
         glyph_module.main([])
         return 0 if ok else 1
     if args.command == "glyphs":
-        from . import glyphs as glyph_module
+        from .. import glyphs as glyph_module
 
         return glyph_module.main([] if args.out is None else ["--out", args.out]) or 0
     if args.command == "course":
-        from .course_build import build_course
+        from .build import build_course
 
         return build_course(args.assignments or None)
     if args.command == "release":

@@ -1,9 +1,10 @@
 """Build ``release/``: nbgrader's student notebooks plus the student edition of the package.
 
-The student edition is a copy of ``ebm_course`` in which every region between
-``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes ``raise NotImplementedError`` and the
-instructor-only modules (hidden checks, authoring, grading loop, this builder) are left out (DESIGN.md).
-Instructor-only: the student edition omits this module.
+The student edition is ``ebm_course`` without its ``instructor`` subpackage, copied as it is:
+the science package holds no graded part (those live in ``instructor/reference`` and reach the
+notebooks through ``authoring``), so nothing needs stubbing. The build refuses a release in
+which a solution or hidden-test marker survives, or in which a module of the student edition
+imports ``ebm_course.instructor`` (docs/design.md, "One source per graded part").
 """
 
 from __future__ import annotations
@@ -15,34 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parent
-ROOT = PACKAGE.parent
-INSTRUCTOR_ONLY = ("grading", "authoring.py", "release.py", "course_build.py", "grade_loop.py")
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-STUB = ('raise NotImplementedError("the student edition leaves this out: '
-        'your notebook defines its own version")')
+from .paths import ROOT
+
+PACKAGE = Path(__file__).resolve().parents[1]  # ebm_course/
+INSTRUCTOR_ONLY = ("instructor",)
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS")
-
-
-def strip_solutions(source: str, where: str = "<source>") -> str:
-    """Replace each solution region by ``raise NotImplementedError`` at the region's indent."""
-    out, inside = [], False
-    for lineno, line in enumerate(source.splitlines(keepends=True), 1):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise ValueError(f"{where}:{lineno}: nested {BEGIN}")
-            inside = True
-            out.append(line[: len(line) - len(line.lstrip())] + STUB + "\n")
-        elif stripped == END:
-            if not inside:
-                raise ValueError(f"{where}:{lineno}: {END} without {BEGIN}")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: {BEGIN} never closed")
-    return "".join(out)
+INSTRUCTOR_IMPORT = re.compile(r"^\s*(from\s+(ebm_course)?\.+instructor|from\s+ebm_course\s+import\s+"
+                               r"instructor|import\s+ebm_course\.instructor)", re.M)
 
 
 def student_package(dest: Path) -> list[Path]:
@@ -55,9 +35,13 @@ def student_package(dest: Path) -> list[Path]:
         rel = path.relative_to(PACKAGE)
         if rel.parts[0] in INSTRUCTOR_ONLY or "__pycache__" in rel.parts:
             continue
+        text = path.read_text()
+        if MARKERS.search(text) or INSTRUCTOR_IMPORT.search(text):
+            raise RuntimeError(f"ebm_course/{rel}: the student edition may hold no solution "
+                               "marker and import nothing from ebm_course.instructor")
         out = target / rel
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(strip_solutions(path.read_text(), str(rel)))
+        out.write_text(text)
         written.append(out)
     return written
 
@@ -123,7 +107,8 @@ STUDENT_README = """\
 # EBM course: student files
 
 One folder per assignment, each with its notebook, and `ebm_course/`, the student edition of the
-course's companion package (the parts you write in the notebooks are left out of it).
+course's companion package. It holds none of the parts you write: where it needs one
+(a sampler step, a loss), your notebook passes its own version in.
 
     python -m venv .venv && . .venv/bin/activate
     pip install -e .            # the package and everything the notebooks need

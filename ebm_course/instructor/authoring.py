@@ -5,18 +5,26 @@ that is code. Cell headers carry the nbgrader role in a short form::
 
     # %% [markdown]                           a markdown cell (lines start with "# ")
     # %%                                      a plain code cell
-    # %% solution id=sgld_step                 code a student writes (### BEGIN/END SOLUTION inside)
+    # %% solution id=sgld_step from=glyph_jem:sgld_step
+                                              code a student writes: the cell is the source of
+                                              ``sgld_step`` in ``instructor/reference/glyph_jem.py``
+                                              (several names: ``from=mod:a,b``); it has no body
+                                              in the percent script
     # %% tests id=sgld_step_tests points=3     an autograder test cell (locked); hidden checks go
                                                between ### BEGIN/END HIDDEN TESTS
     # %% [markdown] written id=q_buffer points=2   a manually graded answer; the cell holds the
                                                     model answer, the release shows YOUR ANSWER HERE
 
-``python -m ebm_course.authoring`` (``make notebooks``) writes ``course/<a>/<a>.ipynb`` for every
-source; a test checks the committed notebooks are up to date.
+One source per graded part: a solution cell's code is copied from the reference module, with
+its ``### BEGIN/END SOLUTION`` markers, so the notebook, the hidden checks (which import the
+reference) and the tests run the same text. ``python -m ebm_course.instructor.authoring``
+(``make notebooks``) writes ``course/<a>/<a>.ipynb`` for every source; a test checks that the
+committed notebooks are up to date and that every reference definition is used exactly once.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -49,7 +57,36 @@ def _nbgrader_meta(role: str, opts: dict, where: str) -> dict:
     return meta
 
 
-def build_notebook(source: Path) -> nbformat.NotebookNode:
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+
+
+def reference_source(spec: str, where: str, reference_dir: Path = REFERENCE_DIR) -> str:
+    """The source text of ``module:name[,name...]`` in the reference package, top-level
+    definitions joined by two blank lines (decorators included, as written)."""
+    module, _, names = spec.partition(":")
+    path = reference_dir / f"{module}.py"
+    if not names or not path.is_file():
+        raise ValueError(f"{where}: from={spec!r} should name reference/<module>.py:<definition>")
+    text = path.read_text()
+    lines = text.splitlines()
+    defs = {node.name: node for node in ast.parse(text).body
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    parts = []
+    for name in names.split(","):
+        if name not in defs:
+            raise ValueError(f"{where}: {path.name} defines no {name!r}")
+        node = defs[name]
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        end = node.end_lineno
+        # The closing "### END SOLUTION" comment of a body lies past the last statement.
+        while end < len(lines) and lines[end].strip().startswith("#") and \
+                lines[end].startswith(" "):
+            end += 1
+        parts.append("\n".join(lines[start:end]))
+    return "\n\n\n".join(parts)
+
+
+def build_notebook(source: Path, reference_dir: Path = REFERENCE_DIR) -> nbformat.NotebookNode:
     """Parse a percent-script source into an nbgrader notebook."""
     cells, current = [], None
     for lineno, line in enumerate(source.read_text().splitlines(), 1):
@@ -72,6 +109,13 @@ def build_notebook(source: Path) -> nbformat.NotebookNode:
         if kind == "markdown":
             text = "\n".join(re.sub(r"^# ?", "", ln) for ln in lines).strip("\n")
             cell = nbformat.v4.new_markdown_cell(text)
+        elif "from" in opts:
+            if role != "solution":
+                raise ValueError(f"{where}: only a solution cell takes from=")
+            if "\n".join(lines).strip():
+                raise ValueError(f"{where}: a from= cell is written in the reference module; "
+                                 "its body here must be empty")
+            cell = nbformat.v4.new_code_cell(reference_source(opts["from"], where, reference_dir))
         else:
             cell = nbformat.v4.new_code_cell("\n".join(lines).strip("\n"))
         if role:
@@ -89,12 +133,14 @@ def notebook_path(source: Path, course_dir: Path) -> Path:
     return course_dir / source.stem / f"{source.stem}.ipynb"
 
 
-def render(source: Path) -> str:
-    return nbformat.writes(build_notebook(source)) + "\n"
+def render(source: Path, reference_dir: Path = REFERENCE_DIR) -> str:
+    return nbformat.writes(build_notebook(source, reference_dir)) + "\n"
 
 
-def main(course_dir: str = "course") -> int:
-    course = Path(course_dir)
+def main(course_dir: str | None = None) -> int:
+    from .paths import ROOT
+
+    course = Path(course_dir) if course_dir else ROOT / "course"
     sources = sorted((course / "src").glob("*.py"))
     if not sources:
         print(f"no notebook sources under {course / 'src'}", file=sys.stderr)

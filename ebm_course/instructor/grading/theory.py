@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from .. import toy, toy_train
+from ... import toy, toy_train
+from ..reference import theory as ref01
 from .common import expect_close, expect_tensor, guard_checks
 
 
@@ -26,7 +27,7 @@ def check_gmm_energy(energy_fn) -> None:
         x = torch.randn(64, d, generator=g) * 2
         x[:4] = 40.0  # far away: exp(-E) underflows, the energy must stay finite
         got = energy_fn(x, means, stds, weights)
-        want = toy.gmm_energy(x, means, stds, weights)
+        want = ref01.gmm_energy(x, means, stds, weights)
         expect_close(got, want, f"gmm_energy with K={k} components in d={d}", atol=1e-3,
                      rtol=1e-4)
 
@@ -44,11 +45,11 @@ def check_grid_log_partition(log_partition_fn) -> None:
             f"{exact:.4f} (= d/2 log(2 pi std^2)), got {got.item():.4f}. Did you add log of the "
             f"cell {'length' if dim == 1 else 'area'}?")
     means, stds, weights = _mixture(4, 2, 7)
-    mixture = lambda x: toy.gmm_energy(x, means, stds, weights) + 3.0  # noqa: E731
-    want = toy.grid_log_partition(mixture, (-6.0, 6.0), 120, 2)
+    mixture = lambda x: ref01.gmm_energy(x, means, stds, weights) + 3.0  # noqa: E731
+    want = ref01.grid_log_partition(mixture, (-6.0, 6.0), 120, 2)
     expect_close(log_partition_fn(mixture, (-6.0, 6.0), 120, 2), want,
                  "log Z of a Gaussian mixture plus 3 (expected about -3)", atol=2e-3, rtol=0)
-    shifted = lambda x: toy.gmm_energy(x, means, stds, weights) + 1000.0  # noqa: E731
+    shifted = lambda x: ref01.gmm_energy(x, means, stds, weights) + 1000.0  # noqa: E731
     got = log_partition_fn(shifted, (-6.0, 6.0), 120, 2)
     expect_close(got, want - 997.0, "log Z of an energy shifted by +1000 (exp(-1000) underflows: "
                  "use torch.logsumexp)", atol=2e-3, rtol=0)
@@ -69,7 +70,7 @@ def check_cd_gradient(cd_gradient_fn) -> None:
     x_data, x_model = torch.randn(50, 2, generator=g), torch.randn(70, 2, generator=g) * 1.5
     theta = torch.tensor([0.3, -0.2, 0.5, 0.4, 0.1, 0.05], requires_grad=True)
     got = cd_gradient_fn(_exp_family(theta), [theta], x_data, x_model)
-    want = toy_train.cd_gradient(_exp_family(theta), [theta], x_data, x_model)
+    want = ref01.cd_gradient(_exp_family(theta), [theta], x_data, x_model)
     assert len(got) == 1, f"cd_gradient should return one gradient per parameter (1), got {len(got)}"
     expect_close(got[0], want[0], "cd_gradient for E = theta . phi(x) (expected mean phi(x_data)"
                  " - mean phi(x_model))", atol=1e-5)
@@ -78,7 +79,7 @@ def check_cd_gradient(cd_gradient_fn) -> None:
     params = list(net.parameters())
     energy_fn = lambda x: -net(x)  # noqa: E731
     got = cd_gradient_fn(energy_fn, params, x_data, x_model)
-    want = toy_train.cd_gradient(energy_fn, params, x_data, x_model)
+    want = ref01.cd_gradient(energy_fn, params, x_data, x_model)
     assert len(got) == len(params), (
         f"cd_gradient should return one gradient per parameter ({len(params)}), got {len(got)}")
     for i, (a, b) in enumerate(zip(got, want)):
@@ -119,7 +120,7 @@ def check_ula_chain(chain_fn) -> None:
 def check_histogram_tv(tv_fn) -> None:
     """Total variation between histograms and the exact density, against the reference."""
     means, stds, weights = _mixture(3, 2, 11)
-    energy_fn = lambda x: toy.gmm_energy(x, means, stds, weights)  # noqa: E731
+    energy_fn = lambda x: ref01.gmm_energy(x, means, stds, weights)  # noqa: E731
     g = torch.Generator().manual_seed(12)
     exact = toy.sample_gmm(20000, means, stds, weights, generator=g)
     skewed = exact * torch.tensor([1.0, 0.5]) + torch.tensor([0.7, 0.0])  # not symmetric in x, y
@@ -127,7 +128,7 @@ def check_histogram_tv(tv_fn) -> None:
     for name, samples in [("exact samples", exact), ("shifted samples", skewed),
                           ("uniform samples", uniform)]:
         got = tv_fn(samples, energy_fn, (-6.0, 6.0), 30)
-        want = toy.histogram_tv(samples, energy_fn, (-6.0, 6.0), 30)
+        want = ref01.histogram_tv(samples, energy_fn, (-6.0, 6.0), 30)
         assert isinstance(got, (float, int)) or (torch.is_tensor(got) and got.numel() == 1), (
             f"histogram_tv should return one number, got {type(got).__name__}")
         assert abs(float(got) - want) < 1e-3, (

@@ -6,7 +6,8 @@ import math
 
 import torch
 
-from .. import toy, toy_train
+from ... import toy, toy_train
+from ..reference import toy as ref02
 from .common import expect_close, expect_tensor, guard_checks
 
 
@@ -49,7 +50,7 @@ def check_grid_log_likelihood(ll_fn) -> None:
         energy_fn = lambda x: -net(x) * 4 + shift  # noqa: E731
         x = torch.rand(300, 2, generator=g) * 6 - 3
         with torch.no_grad():
-            want = toy.grid_log_likelihood(energy_fn, x, box, n_grid)
+            want = ref02.grid_log_likelihood(energy_fn, x, box, n_grid)
         got = ll_fn(energy_fn, x, box, n_grid)
         expect_close(got, want, f"grid_log_likelihood of an MLP energy (+{shift:g}) on a "
                      f"{n_grid}x{n_grid} grid over {box}", atol=5e-3, rtol=0)
@@ -63,7 +64,7 @@ def check_cd_loss(loss_fn) -> None:
         net = _net(30)
         energy_fn = lambda x: -net(x)  # noqa: E731
         _compare_loss(lambda: loss_fn(energy_fn, x_data, x_model, alpha),
-                      lambda: toy_train.cd_loss(energy_fn, x_data, x_model, alpha), net,
+                      lambda: ref02.cd_loss(energy_fn, x_data, x_model, alpha), net,
                       f"cd_loss(alpha={alpha}) = mean E(x_data) - mean E(x_model) + alpha * reg")
 
 
@@ -78,7 +79,7 @@ def check_exact_sm_loss(loss_fn) -> None:
                  "0.5 ||x||^2 / std^4 - d / std^2)", atol=1e-4, rtol=1e-4)
     net = _net(40)
     energy_fn = lambda z: -net(z) * 3  # noqa: E731
-    _compare_loss(lambda: loss_fn(energy_fn, x), lambda: toy_train.exact_sm_loss(energy_fn, x),
+    _compare_loss(lambda: loss_fn(energy_fn, x), lambda: ref02.exact_sm_loss(energy_fn, x),
                   net, "exact_sm_loss of an MLP energy")
 
 
@@ -91,7 +92,7 @@ def check_dsm_loss(loss_fn) -> None:
         net = _net(50)
         energy_fn = lambda z: -net(z) * 2  # noqa: E731
         _compare_loss(lambda: loss_fn(energy_fn, x, sigma, noise),
-                      lambda: toy_train.dsm_loss(energy_fn, x, sigma, noise), net,
+                      lambda: ref02.dsm_loss(energy_fn, x, sigma, noise), net,
                       f"dsm_loss(sigma={sigma}) with the noise given", atol=2e-4)
     # Own noise: for E = ||x||^2 / (2 s^2) the expected loss is analytic.
     s, sigma, d = 1.0, 0.3, 2
@@ -115,7 +116,7 @@ def check_nce_loss(loss_fn) -> None:
         energy_fn = lambda z: -net(z) + 2.0  # noqa: E731
         _compare_loss(lambda: loss_fn(energy_fn, x_data, x_noise, q.log_prob(x_data),
                                       q.log_prob(x_noise)),
-                      lambda: toy_train.nce_loss(energy_fn, x_data, x_noise, q.log_prob(x_data),
+                      lambda: ref02.nce_loss(energy_fn, x_data, x_noise, q.log_prob(x_data),
                                                  q.log_prob(x_noise)),
                       net, f"nce_loss with {nu} noise sample(s) per data point (nu = {nu})")
 
@@ -130,7 +131,7 @@ def check_sgld_sample(sample_fn) -> None:
                                           (5, 0.1, 0.01)]:  # the clip must act
         with torch.no_grad():
             got = sample_fn(energy_fn, x, n_steps, step_size, 0.0, grad_clip)
-        want = toy_train.sgld_sample(energy_fn, x, n_steps, step_size, 0.0, grad_clip)
+        want = ref02.sgld_sample(energy_fn, x, n_steps, step_size, 0.0, grad_clip)
         expect_close(got, want, f"sgld_sample with noise_std=0, n_steps={n_steps}, "
                      f"step_size={step_size}, grad_clip={grad_clip}", atol=1e-4)
         assert not got.requires_grad, "sgld_sample should return detached samples"
