@@ -1,6 +1,7 @@
 # EBM course. Every target installs what it needs into .venv first (python3 >= 3.10 required).
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
+#   make test-fast   what needs no notebook run and no real training (under 3 min)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
 #   make bench-grading [STUDENTS=1] [BLANK=0]   time the grading loop (results/bench_grading.json)
 #   make grade SUBMISSIONS=path [OUT=grades.csv]   autograde <path>/<student>/<assignment>.ipynb
@@ -10,11 +11,11 @@ STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test grade bench bench-grading clean
+.PHONY: setup data notebooks release course test test-fast grade bench bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,5p' Makefile
+	@sed -n '2,7p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -43,6 +44,11 @@ course: data notebooks
 
 test: setup data/MNIST
 	$(PY) -m pytest
+
+# The development tier: unit, analytic, grader and release tests; no notebook execution, no
+# training past a few steps (tests marked `slow` are left out).
+test-fast: setup data/MNIST
+	$(PY) -m pytest -m "not slow"
 
 # The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.
 grade: setup data/MNIST

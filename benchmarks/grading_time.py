@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 from ebm_course.instructor.grade_loop import grade
-from ebm_course.instructor.release import ROOT, assignments, nbgrader
+from ebm_course.instructor.paths import ROOT
+from ebm_course.instructor.release import assignments, nbgrader
 from ebm_course.results import results_dir
 
 

@@ -9,8 +9,10 @@ and the batch is chunked back into the list. Prints img-steps/s of both and the 
 
 ``MCMCSampler`` runs twice: ``precision="fp32"`` (same arithmetic as the tutorial) and
 ``precision="auto"`` (bfloat16 autocast for the network on CPUs with AMX / AVX512-BF16, else
-fp32 again). The three are timed round-robin within one run: on a shared machine the absolute
-rates swing with the load, their ratio much less. The same network (the package's
+fp32 again), both with the path the notebooks run: assignment 3's buffer policy and its
+``langevin_step`` (the reference bodies, ``ebm_course.instructor.reference.mnist_ebm``) called
+step by step. The three are timed round-robin within one run: on a shared machine the absolute
+rates swing with the load, their ratio much less. The same network (assignment 3's
 ``CNNEnergy``) serves both, so only the samplers differ.
 
     python benchmarks/sampler_speed.py [--repeats 10] [--threads N]     (or: make bench)
@@ -28,9 +30,9 @@ import time
 import numpy as np
 import torch
 
-from ebm_course.models import CNNEnergy
+from ebm_course.instructor.reference.mnist_ebm import CNNEnergy, MCMCSampler, langevin_step
 from ebm_course.results import results_dir
-from ebm_course.sampling import MCMCSampler, cpu_has_native_bf16, resolve_precision
+from ebm_course.sampling import cpu_has_native_bf16, resolve_precision
 
 BATCH, STEPS, STEP_SIZE, NOISE, SHAPE = 128, 60, 10.0, 0.005, (1, 28, 28)
 
@@ -109,7 +111,8 @@ def main() -> None:
     net = CNNEnergy(1, 28, 32, 1)
     tutorial = TutorialSampler(net, SHAPE, BATCH)
     samplers = {precision: MCMCSampler(SHAPE, 8192, 0.05, STEPS, STEP_SIZE, NOISE, 0.03, seed=0,
-                                       precision=precision) for precision in ("fp32", "auto")}
+                                       step_fn=langevin_step, precision=precision)
+                for precision in ("fp32", "auto")}
     for sampler in samplers.values():
         sampler.sample(net, BATCH)  # fill a batch, as the tutorial's constructor does
     auto = resolve_precision("auto", torch.device("cpu"))

@@ -242,7 +242,8 @@ def _case_lines() -> set[str]:
     """Code lines of the modules that hold hidden cases (docstrings and message strings aside:
     messages are meant to be read; lines that the notebooks or the package, whose frames
     tracebacks show, contain as well aside)."""
-    public = [*(ROOT / "course" / "src").glob("*.py"), *(ROOT / "ebm_course").glob("*.py")]
+    public = [*(ROOT / "course" / "src").glob("*.py"), *(ROOT / "ebm_course").glob("*.py"),
+              *(ROOT / "ebm_course" / "instructor" / "reference").glob("*.py")]  # notebook cells
     in_notebooks = {line.strip() for src in public for line in src.read_text().splitlines()}
     lines = set()
     for path in GRADING.glob("*.py"):

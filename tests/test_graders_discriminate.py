@@ -20,8 +20,10 @@ from ebm_course.instructor.grading.common import CheckFailed
 from ebm_course.instructor.grading.limits import limited
 from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
-from .submissions.alt_correct import ALT_CORRECT
-from .submissions.bugs import BUGS
+from .submissions import library
+
+BUGS, ALT_CORRECT = library()
+SEEDS = range(20)  # a correct answer passes whatever the global random state
 
 CASE_MODULES = ("glyph_jem", "mnist_ebm", "ood", "theory", "toy")  # modules holding hidden cases
 
@@ -42,6 +44,21 @@ def test_seeded_bug_fails_its_check(check, bug):
 def test_other_correct_implementation_passes(check, impl):
     torch.manual_seed(0)
     check(impl)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check, impl", ALT_CORRECT, ids=[_id(p) for p in ALT_CORRECT])
+def test_correct_implementation_passes_under_every_global_seed(check, impl):
+    """A check's verdict must not depend on the order in which a correct answer draws random
+    numbers, or on the global generator's state: 20 global seeds, every correct variant."""
+    failed = []
+    for seed in SEEDS:
+        torch.manual_seed(seed)
+        try:
+            check(impl)
+        except AssertionError as err:
+            failed.append(f"seed {seed}: {str(err).splitlines()[0][:200]}")
+    assert not failed, f"{len(failed)} of {len(SEEDS)} seeds fail a correct answer: {failed[:3]}"
 
 
 def test_the_library_covers_every_assignment():

@@ -1,4 +1,4 @@
-"""Every assignment: source current, runs in the quick profile, nbgrader's checks, autograde.
+"""Every assignment: source current, one source per graded part, nbgrader's checks, autograde.
 
 Parametrised over the folders of course/, so a new assignment is covered as soon as it exists.
 """
@@ -44,13 +44,43 @@ def test_graded_cells_are_well_formed(name):
 
 
 @pytest.mark.slow
-def test_source_validates_in_quick_profile(name):
-    """The reference passes every test while the whole notebook runs in the quick profile."""
-    proc = run(nbgrader_cmd("validate", f"course/{name}/{name}.ipynb", "--Execute.timeout=900"),
-               cwd=ROOT, env={"EBM_COURSE_PROFILE": "quick"}, timeout=1500)
+def test_source_validates(name):
+    """nbgrader validate: the reference passes every test, hidden ones included (grade profile;
+    the whole notebook in the quick profile runs on the student edition in test_student_path)."""
+    proc = run(nbgrader_cmd("validate", f"course/{name}/{name}.ipynb", "--Execute.timeout=600"),
+               cwd=ROOT, env={"EBM_COURSE_PROFILE": "grade"}, timeout=1200)
     assert "Success! Your notebook passes all the tests." in proc.stdout + proc.stderr, proc.stdout
 
 
+def test_every_reference_definition_is_one_notebook_cell(name):
+    """One source per graded part: each solution cell of the source names reference code
+    (``from=``) and has no body of its own; each definition of the assignment's reference
+    module appears in exactly one cell; the notebook's cell is that definition's text."""
+    import ast
+    import re
+
+    from ebm_course.instructor.authoring import reference_source
+    from ebm_course.instructor.reference import MODULE_OF
+
+    module = MODULE_OF[name]
+    text = (ROOT / "course" / "src" / f"{name}.py").read_text()
+    assert "BEGIN SOLUTION" not in text, "graded bodies belong in instructor/reference"
+    specs = re.findall(r"^# %% solution .*?from=(\S+)", text, re.M)
+    headers = re.findall(r"^# %% solution.*$", text, re.M)
+    assert len(specs) == len(headers), "every solution cell needs from=module:name"
+    used = [n for spec in specs for n in spec.split(":")[1].split(",")]
+    assert {spec.split(":")[0] for spec in specs} == {module}
+    ref = ROOT / "ebm_course" / "instructor" / "reference" / f"{module}.py"
+    defined = [n.name for n in ast.parse(ref.read_text()).body
+               if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+    assert sorted(used) == sorted(defined), "each reference definition in exactly one cell"
+    nb = nbformat.read(ROOT / "course" / name / f"{name}.ipynb", as_version=4)
+    cells = [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+             and c.cell_type == "code"]
+    assert cells == [reference_source(spec, name) for spec in specs]
+
+
+@pytest.mark.slow
 def test_blank_release_fails_validation(name, course_copy):
     proc = run(nbgrader_cmd("validate", "--invert", f"release/{name}/{name}.ipynb"),
                cwd=course_copy, timeout=600)

@@ -2,7 +2,7 @@
 
 Other loop structures, other valid buffer policies, functional vs in-place, library routines
 instead of hand-written formulas: the hidden checks must accept any correct implementation
-(STYLE.md), not only the reference's exact code.
+(docs/design.md, "Hidden checks"), not only the reference's exact code.
 """
 
 from __future__ import annotations
