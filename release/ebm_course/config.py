@@ -1,6 +1,6 @@
 """Run profiles, seeding and the run banner every notebook prints at its top.
 
-Three profiles (DESIGN.md):
+Three profiles (docs/design.md, "Profiles"):
 
 * ``quick``: CPU, minutes; what CI and a laptop run.
 * ``full``: one GPU, the real course settings.

@@ -177,7 +177,7 @@ def toy_config(profile: str) -> ToyConfig:
     if profile == "grade":
         return ToyConfig(n_train=1000, n_test=500, hidden=32, n_iters_cd=20, n_iters_sm=20,
                          n_iters_dsm=30, n_iters_nce=30, cd_steps=5,
-                         n_chains=64, n_grid=64, n_sample_steps=20, n_plot_samples=300,
+                         n_grid=64, n_sample_steps=20, n_plot_samples=300,
                          kde_cv_points=500)
     raise ValueError(f"unknown profile {profile!r}")
 
