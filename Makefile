@@ -3,12 +3,13 @@
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
 #   make test-fast   what needs no notebook run and no real training (under 3 min)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
-#   make bench-grading [STUDENTS=1] [BLANK=0]   time the grading loop (results/bench_grading.json)
-#   make grade SUBMISSIONS=path [OUT=grades.csv]   autograde <path>/<student>/<assignment>.ipynb
+#   make bench-grading [STUDENTS=1] [BLANK=0] [JOBS=1,2]   time the grading loop (results/bench_grading.json)
+#   make grade SUBMISSIONS=path [OUT=grades.csv] [WORKERS=n]   autograde <path>/<student>/<assignment>.ipynb
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 SHARED ?= ../shared/data
+JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup data notebooks release course test test-fast grade bench bench-grading clean
@@ -43,23 +44,23 @@ course: data notebooks
 	$(PY) -m ebm_course.instructor.cli course
 
 test: setup data/MNIST
-	$(PY) -m pytest
+	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest
 
 # The development tier: unit, analytic, grader and release tests; no notebook execution, no
 # training past a few steps (tests marked `slow` are left out).
 test-fast: setup data/MNIST
-	$(PY) -m pytest -m "not slow"
+	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest -m "not slow"
 
 # The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.
 grade: setup data/MNIST
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=grades.csv]"; exit 2; }
-	$(PY) -m ebm_course.instructor.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)")
+	$(PY) -m ebm_course.instructor.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)") $(if $(WORKERS),--jobs $(WORKERS))
 
 bench: setup
 	$(PY) benchmarks/sampler_speed.py
 
 bench-grading: setup data/MNIST
-	$(PY) benchmarks/grading_time.py --students $(or $(STUDENTS),1) --blank $(or $(BLANK),0)
+	$(PY) benchmarks/grading_time.py --students $(or $(STUDENTS),1) --blank $(or $(BLANK),0) --jobs $(JOBS)
 
 clean:
 	rm -rf gradebook.db submitted autograded feedback lightning_logs .pytest_cache

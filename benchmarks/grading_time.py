@@ -8,7 +8,11 @@ and ``--blank`` untouched releases: autograde, feedback HTML, CSV export. Writes
 every student's autograded points (reference students must get full marks, blank ones zero;
 the script exits 1 otherwise).
 
-    python benchmarks/grading_time.py [--students 1] [--blank 0]   (or: make bench-grading)
+    python benchmarks/grading_time.py [--students 1] [--blank 0] [--jobs 1,2]
+                                                                   (or: make bench-grading)
+
+Each ``--jobs`` value grades the same class in its own scratch course; with 1 and 2 the JSON
+holds ``speedup_2_jobs``, and the scores must be the same for every value.
 
 Issue 6's target: one complete submission of all assignments in <= 3 minutes on 2 CPU cores.
 """
@@ -26,7 +30,7 @@ from pathlib import Path
 
 from ebm_course.instructor.grade_loop import grade
 from ebm_course.instructor.paths import ROOT
-from ebm_course.instructor.release import assignments, nbgrader
+from ebm_course.instructor.release import assignments, generate_assignments
 from ebm_course.results import results_dir
 
 
@@ -35,8 +39,7 @@ def scratch_course(root: Path, names: list[str]) -> float:
     shutil.copy(ROOT / "nbgrader_config.py", root)
     shutil.copytree(ROOT / "course", root / "course", ignore=shutil.ignore_patterns("src"))
     start = time.perf_counter()
-    for name in names:
-        nbgrader("generate_assignment", name, "--force", "--log-level=WARN", cwd=root)
+    generate_assignments(names, root)
     return time.perf_counter() - start
 
 
@@ -56,19 +59,28 @@ def main() -> int:
     parser.add_argument("--students", type=int, default=1, help="complete reference submissions")
     parser.add_argument("--blank", type=int, default=0, help="untouched releases")
     parser.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    parser.add_argument("--jobs", default="1,2",
+                        help="comma-separated worker counts, each timed on the same class "
+                             "(default 1,2: the speed-up of two workers)")
     args = parser.parse_args()
     if args.students + args.blank < 1:
         parser.error("grade at least one student (--students / --blank)")
     names = assignments()
-    with tempfile.TemporaryDirectory(prefix="ebm-grading-bench-") as tmp:
-        root, subs = Path(tmp) / "course-root", Path(tmp) / "submissions"
-        root.mkdir()
-        print(f"generating {len(names)} assignments in a scratch gradebook ...", flush=True)
-        generate_s = scratch_course(root, names)
-        submissions(subs, names, args.students, args.blank)
-        start = time.perf_counter()
-        report = grade(subs, root, feedback=not args.no_feedback)
-        grade_s = time.perf_counter() - start
+    jobs_list = [int(j) for j in args.jobs.split(",")]
+    seconds, generate_s, reports = {}, None, {}
+    for jobs in jobs_list:
+        with tempfile.TemporaryDirectory(prefix="ebm-grading-bench-") as tmp:
+            root, subs = Path(tmp) / "course-root", Path(tmp) / "submissions"
+            root.mkdir()
+            print(f"generating {len(names)} assignments in a scratch gradebook ...", flush=True)
+            generated = scratch_course(root, names)
+            generate_s = generated if generate_s is None else generate_s
+            submissions(subs, names, args.students, args.blank)
+            start = time.perf_counter()
+            reports[jobs] = grade(subs, root, feedback=not args.no_feedback, jobs=jobs)
+            seconds[jobs] = time.perf_counter() - start
+        print(f"--jobs {jobs}: {seconds[jobs]:.0f} s", flush=True)
+    report = reports[jobs_list[0]]
     print("\n".join(line for line in report.summary().splitlines()  # not the scratch paths
                     if not line.startswith(("grades:", "feedback:", "log:"))))
     n = len(report.students)
@@ -76,21 +88,30 @@ def main() -> int:
     wrong = [s for s, per in points.items()
              if any((got != best) if s.startswith("reference") else (got != 0)
                     for got, best in per.values()) or len(per) != len(names)]
+    same = all(r.scores == report.scores for r in reports.values())
+    grade_s = seconds[jobs_list[0]]
     result = {
         "assignments": names, "students": n, "reference_students": args.students,
         "blank_students": args.blank, "feedback": not args.no_feedback,
         "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
         "generate_seconds": round(generate_s, 1), "grade_seconds": round(grade_s, 1),
         "seconds_per_student": round(grade_s / n, 1), "points": points,
-        "unexpected_scores": wrong,
+        "grade_seconds_by_jobs": {str(j): round(t, 1) for j, t in seconds.items()},
+        "same_scores_for_every_jobs": same, "unexpected_scores": wrong,
     }
+    if 1 in seconds and 2 in seconds:
+        result["speedup_2_jobs"] = round(seconds[1] / seconds[2], 2)
     out = results_dir() / "bench_grading.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"generate {generate_s:.0f} s once; grade {n} student(s) x {len(names)} assignments: "
-          f"{grade_s:.0f} s ({grade_s / n:.0f} s per student)\nwrote {out}")
-    if wrong:
-        print(f"unexpected scores for {wrong}", file=sys.stderr)
+          f"{grade_s:.0f} s ({grade_s / n:.0f} s per student)")
+    if "speedup_2_jobs" in result:
+        print(f"2 workers against 1: {result['speedup_2_jobs']:.2f}x")
+    print(f"wrote {out}")
+    if wrong or not same:
+        print(f"unexpected scores for {wrong}" if wrong else "scores differ between --jobs",
+              file=sys.stderr)
         return 1
     return 0
 

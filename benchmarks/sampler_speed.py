@@ -16,6 +16,9 @@ rates swing with the load, their ratio much less. The same network (assignment 3
 ``CNNEnergy``) serves both, so only the samplers differ.
 
     python benchmarks/sampler_speed.py [--repeats 10] [--threads N]     (or: make bench)
+
+The last line printed is ``ratio: X``: the median over the interleaved rounds of the paired
+ratio (notebook path / tutorial, same round), also written to ``results/bench_sampler.json``.
 """
 
 from __future__ import annotations
@@ -137,6 +140,10 @@ def main() -> None:
               "ebm_course_fp32_img_steps_per_s": round(best["ebm_course_fp32"]),
               "speedup_fp32": round(best["ebm_course_fp32"] / best["tutorial"], 3),
               "speedup_median": round(median[ours] / median["tutorial"], 3),
+              # the headline: the median over rounds of the paired ratio, this round's notebook
+              # path over this round's tutorial (both timed back to back: load cancels out)
+              "ratio": round(statistics.median(
+                  a / b for a, b in zip(rates[ours], rates["tutorial"])), 3),
               "all": {name: [round(x) for x in r] for name, r in rates.items()}}
     print(f"load average (1 min) before: {result['load_average_1min']}, "
           f"{result['threads']} threads, {args.repeats} interleaved repeats")
@@ -149,6 +156,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print("wrote", out)
+    print(f"ratio: {result['ratio']:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ Three profiles (docs/design.md, "Profiles"):
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 import random
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +54,31 @@ def course_root() -> Path:
     return here
 
 
+def is_student_edition() -> bool:
+    """Whether this ``ebm_course`` is the student edition (no ``instructor`` subpackage)."""
+    return importlib.util.find_spec("ebm_course.instructor") is None
+
+
+def cache_root() -> Path:
+    """Where a student's runs keep what they generate (datasets they download, glyph cache,
+    training logs, exported networks, results): ``EBM_COURSE_CACHE``, else
+    ``$XDG_CACHE_HOME/ebm_course`` (``~/.cache/ebm_course``). Outside the hand-out folder, so
+    the files a student submits stay the notebooks."""
+    env = os.environ.get("EBM_COURSE_CACHE")
+    if env:
+        return Path(env).expanduser().resolve()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser().resolve() / "ebm_course"
+
+
 def data_root() -> Path:
-    """Root of the dataset cache: ``EBM_COURSE_DATA``, else ``data/`` in :func:`course_root`."""
+    """Root of the datasets: ``EBM_COURSE_DATA``; else ``data/`` of the course checkout (the
+    instructor's), or ``<cache_root>/data`` in the student edition."""
     env = os.environ.get("EBM_COURSE_DATA")
     if env:
         return Path(env).expanduser().resolve()
+    if is_student_edition():
+        return cache_root() / "data"
     return course_root() / "data"
 
 
@@ -67,8 +90,49 @@ def seed_everything(seed: int) -> None:
     os.environ["PYTHONHASHSEED"] = str(seed)
 
 
+def display_path(text: str) -> str:
+    """``text`` with the data root and the course folder written as ``<data>`` / ``<course>`` in
+    the ``grade`` profile: the autograder's output becomes the student's feedback, which should
+    not show the instructor's folders. Other profiles show the real paths."""
+    if get_profile() != "grade":
+        return str(text)
+    text = str(text).replace(str(data_root()), "<data>")
+    return text.replace(str(course_root()), "<course>").replace(str(Path.home()), "~")
+
+
+class _DropAdverts(logging.Filter):
+    """Lightning's advertisements ("Tip: try installing ...") and device chatter."""
+
+    NOISE = ("Tip: ", "GPU available:", "TPU available:", "HPU available:", "IPU available:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in self.NOISE)
+
+
+def quiet_lightning() -> None:
+    """Keep a notebook's output to what it teaches: no Lightning advertisements or device
+    chatter, and no deprecation notices from inside the libraries (a student cannot act on
+    them). Warnings from the course's own code and every error still show."""
+    import pytorch_lightning  # noqa: F401  (sets up its loggers and handlers first)
+
+    for name in ("pytorch_lightning", "pytorch_lightning.utilities.rank_zero",
+                 "lightning_fabric", "lightning_fabric.utilities.rank_zero"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropAdverts) for f in logger.filters):
+            logger.addFilter(_DropAdverts())
+        for handler in logger.handlers:
+            if not any(isinstance(f, _DropAdverts) for f in handler.filters):
+                handler.addFilter(_DropAdverts())
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pytorch_)?lightning")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    warnings.filterwarnings("ignore", message=r".*does not have many workers")
+
+
 def run_banner(data_source: str = "") -> str:
-    """One line naming the profile, device, torch version and data source; notebooks print it."""
+    """One line naming the profile, device, torch version and data source; notebooks print it
+    first (and so this also calls :func:`quiet_lightning`)."""
+    quiet_lightning()
     parts = [
         f"profile={get_profile()}",
         f"device={get_device()}",
@@ -76,5 +140,5 @@ def run_banner(data_source: str = "") -> str:
         f"threads={torch.get_num_threads()}",
     ]
     if data_source:
-        parts.append(f"data={data_source}")
+        parts.append(f"data={display_path(data_source)}")
     return "EBM course run: " + ", ".join(parts)

@@ -1,16 +1,20 @@
 """Datasets of the MNIST family through torchvision, offline-aware.
 
-Files live under ``config.data_root()`` in torchvision's layout (``<root>/MNIST/raw/...``).
-Nothing is downloaded unless the caller (or ``EBM_COURSE_DOWNLOAD=1``) allows it; a missing
-dataset raises :class:`DatasetNotFound` naming the folder, the files and how to get them.
-Images come back as one in-memory tensor in [-1, 1], which on a CPU is much faster than
-torchvision's per-item PIL transforms.
+Files live under ``config.data_root()`` in torchvision's layout (``<root>/MNIST/raw/...``). A
+missing dataset is downloaded from torchvision's mirrors when the machine is online, unless
+``EBM_COURSE_DOWNLOAD=0`` forbids it (``make test`` and CI do); offline, or forbidden, it raises
+:class:`DatasetNotFound` with one sentence saying where the files should be and how to get them.
+:func:`require` is what a notebook's first cell calls, so a missing dataset shows up at once,
+not at the training cell. Images come back as one in-memory tensor in [-1, 1], which on a CPU is
+much faster than torchvision's per-item PIL transforms.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 import torch
 import torchvision
@@ -40,6 +44,59 @@ def dataset_available(name: str, root: str | Path | None = None) -> bool:
     return all((raw / f).exists() for f in _raw_files(cls))
 
 
+def download_policy() -> str:
+    """``EBM_COURSE_DOWNLOAD``: ``"auto"`` (default: download a missing dataset when online),
+    ``"never"`` (``0``, ``no``, ``false``, ``never``) or ``"always"`` (``1``, ``yes``, ...)."""
+    value = os.environ.get("EBM_COURSE_DOWNLOAD", "auto").strip().lower()
+    if value in ("0", "no", "false", "never", "off"):
+        return "never"
+    if value in ("1", "yes", "true", "always", "on"):
+        return "always"
+    return "auto"
+
+
+def mirror_reachable(name: str, timeout: float = 3.0) -> bool:
+    """Whether one of torchvision's mirrors for ``name`` answers (a TCP connection, no data)."""
+    for mirror in getattr(MNIST_FAMILY[name], "mirrors", []) or []:
+        url = urlparse(mirror if "://" in mirror else f"https://{mirror}")
+        try:
+            port = url.port or (80 if url.scheme == "http" else 443)
+            socket.create_connection((url.hostname, port), timeout=timeout).close()
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _missing(name: str, root: Path, why: str) -> DatasetNotFound:
+    files = ", ".join(_raw_files(MNIST_FAMILY[name]))
+    return DatasetNotFound(
+        f"{name} is not under {root / name / 'raw'} ({files}) and {why}: copy the files there, or "
+        f"point EBM_COURSE_DATA at a folder that holds {name}/raw/, then rerun this cell.")
+
+
+def require(name: str = "MNIST", root: str | Path | None = None) -> str:
+    """Make sure ``name`` is under the data root, downloading it if allowed and online.
+
+    Returns:
+        a line for the notebook's output saying where the data is.
+    Raises:
+        DatasetNotFound: missing, and forbidden to download or offline (one sentence why).
+    """
+    root = Path(root or data_root())
+    if dataset_available(name, root):
+        return f"{name} under {root}"
+    policy = download_policy()
+    if policy == "never":
+        raise _missing(name, root, "downloading is switched off (EBM_COURSE_DOWNLOAD=0)")
+    if not mirror_reachable(name):
+        raise _missing(name, root, "this machine cannot reach torchvision's download mirrors "
+                       "(offline?)")
+    for train in (True, False):
+        MNIST_FAMILY[name](root=str(root), train=train, download=True)
+    return f"{name} under {root} (downloaded now)"
+
+
 def load_mnist_family(name: str = "MNIST", train: bool = True, root: str | Path | None = None,
                       download: bool | None = None) -> TensorDataset:
     """One split of MNIST / FashionMNIST / KMNIST as a ``TensorDataset(images, labels)``.
@@ -47,24 +104,20 @@ def load_mnist_family(name: str = "MNIST", train: bool = True, root: str | Path 
     Args:
         name: "MNIST", "FashionMNIST" or "KMNIST".
         train: the 60,000-image training split, else the 10,000-image test split.
-        root: data root; default ``EBM_COURSE_DATA`` or ``data/``.
-        download: allow torchvision to download; default from ``EBM_COURSE_DOWNLOAD``.
+        root: data root; default ``config.data_root()``.
+        download: download when missing; default :func:`download_policy` (``"auto"``: when
+            online).
     Returns:
         images (N, 1, 28, 28) float32 in [-1, 1] and labels (N,) int64.
     """
     if name not in MNIST_FAMILY:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(MNIST_FAMILY)}")
     cls, root = MNIST_FAMILY[name], Path(root or data_root())
-    if download is None:
-        download = os.environ.get("EBM_COURSE_DOWNLOAD", "") in ("1", "true", "yes")
-    if not download and not dataset_available(name, root):
-        files = ", ".join(_raw_files(cls))
-        raise DatasetNotFound(
-            f"{name} not found: expected {files} under {root / name / 'raw'}. "
-            f"Either point EBM_COURSE_DATA at a folder that holds {name}/raw/, copy the files "
-            f"there (gzipped .gz files work too once unpacked), or allow a download with "
-            f"EBM_COURSE_DOWNLOAD=1 on a machine that is online.")
-    ds = cls(root=str(root), train=train, download=download)
+    if not dataset_available(name, root):
+        if download is False:
+            raise _missing(name, root, "this call does not download")
+        require(name, root)
+    ds = cls(root=str(root), train=train, download=False)
     images = ds.data.unsqueeze(1).float().div(127.5).sub(1.0)  # (N, 1, 28, 28) in [-1, 1]
     return TensorDataset(images, ds.targets.long())
 

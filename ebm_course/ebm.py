@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from .lightning_hooks import ReplayBufferHooks
+from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .sampling import MCMCSampler
 
 
@@ -100,6 +100,7 @@ class DeepEnergyModel(ReplayBufferHooks, pl.LightningModule):
         self.log_dict({"loss": loss, "loss_cd": cd, "loss_reg": reg,
                        "energy_data": energy_data.mean(), "energy_model": energy_model.mean()},
                       prog_bar=True, sync_dist=True)
+        log_sample_grad_norm(self, x_model)
         return loss
 
     def validation_step(self, batch, batch_idx):

@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import data_root
+from .config import display_path
 from .export import export_net, export_path, load_exported
-from .lightning_hooks import ReplayBufferHooks
+from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .models import energy_fn_of
 from .sampling import MCMCSampler, StepFn, langevin_chain, sampling_mode
 from .util import eval_mode, map_batches, net_device
@@ -169,6 +169,8 @@ class JEM(ReplayBufferHooks, pl.LightningModule):
                       prog_bar=True, sync_dist=True)
         if energies:
             self.log_dict(energies, sync_dist=True)
+            n = min(len(x), self.sampler.n_filled)  # the buffer holds this step's samples
+            log_sample_grad_norm(self, self.sampler.buffer[:n])
         return loss
 
     def _eval_step(self, batch, stage: str) -> None:
@@ -235,11 +237,12 @@ def accuracy(net: nn.Module, dataset) -> float:
 
 
 def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
-            enable_progress_bar: bool = True) -> JEM:
+            enable_progress_bar: bool = True, logger=False) -> JEM:
     """Train ``model`` (a :class:`JEM`) on a :class:`~ebm_course.glyphs.GlyphSet` (or on a
     ``(train_loader, val_loader)`` pair, e.g. MNIST's).
 
-    CPU or one GPU, seeded; the checkpointing and logging are off (a notebook keeps the model).
+    CPU or one GPU, seeded; no checkpoints (a notebook keeps the model); ``logger`` (default
+    off) is passed to the Trainer, e.g. a ``CSVLogger`` for :func:`~ebm_course.plotting.training_dynamics`.
     """
     from .glyphs import glyph_loaders
 
@@ -250,7 +253,7 @@ def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
         train, val, _ = glyph_loaders(glyphs, config.batch_size, config.n_train, config.n_val,
                                       seed=config.seed)
     trainer = pl.Trainer(max_epochs=config.max_epochs, max_steps=config.max_steps,
-                         accelerator="auto", devices=1, logger=False, enable_checkpointing=False,
+                         accelerator="auto", devices=1, logger=logger, enable_checkpointing=False,
                          enable_model_summary=False, callbacks=list(callbacks),
                          enable_progress_bar=enable_progress_bar, num_sanity_val_steps=0,
                          limit_val_batches=1.0, val_check_interval=None)
@@ -284,10 +287,12 @@ def load_trained(name: str, config: JEMConfig, profile: str) -> tuple[nn.Module,
         net = load_exported(path)
         settings = "" if net.meta.get("config") == asdict(config) else (
             " (its settings differ from this profile's)")
-        return net, f"{name}: loaded {path}{settings}, test accuracy {net.meta.get('test_accuracy')}"
+        return net, (f"{name}: loaded {display_path(path)}{settings}, test accuracy "
+                     f"{net.meta.get('test_accuracy')}")
     others = sorted(path.parent.glob(f"{name}-*.pt2"), key=lambda q: q.stat().st_mtime)
     if others:
-        return load_exported(others[-1]), (f"{name}: loaded {others[-1]} (another profile's: "
+        return load_exported(others[-1]), (f"{name}: loaded {display_path(others[-1])} (another "
+                                           f"profile's: "
                                            f"run assignment 4 in the {profile} profile for this one)")
     if profile == "grade":
         from .metrics import Classifier
@@ -297,6 +302,6 @@ def load_trained(name: str, config: JEMConfig, profile: str) -> tuple[nn.Module,
         return stand_in, (f"{name}: no export (grade profile): an untrained classifier stands in; "
                           "its scores mean nothing")
     raise FileNotFoundError(
-        f"{path} not found: run assignment 4 (04_glyph_jem) first, in the same profile "
-        f"({profile}) and with the same EBM_COURSE_DATA; its last cells train your JEM and "
+        f"{display_path(path)} not found: run assignment 4 (04_glyph_jem) first, in the same "
+        f"profile ({profile}) and with the same EBM_COURSE_DATA; its last cells train your JEM and "
         "a classifier baseline and export both there")

@@ -77,3 +77,66 @@ def score_histograms(scores: Mapping[str, Sequence[float]], xlabel: str = "-E(x)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(save, bbox_inches="tight", dpi=120)
     return ax
+
+
+#: Panels of :func:`training_dynamics`: title -> the logged metrics drawn in it.
+DYNAMICS_PANELS = {
+    "energies": ("energy_data", "energy_model"),
+    "loss terms": ("loss_cd", "loss_reg", "loss_px", "loss_pyx"),
+    "|dE/dx| at the samples": ("sample_grad_norm",),
+    "accuracy": ("train_acc", "val_acc"),
+}
+
+
+def read_metrics(log_dir: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A Lightning ``CSVLogger``'s ``metrics.csv`` as ``{name: (steps, values)}`` (NaNs dropped)."""
+    import csv
+
+    path = Path(log_dir) / "metrics.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: train with a CSVLogger first")
+    columns: dict[str, tuple[list, list]] = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            step = float(row.get("step") or "nan")
+            for name, value in row.items():
+                if name in ("step", "epoch") or value in ("", None):
+                    continue
+                columns.setdefault(name, ([], []))
+                columns[name][0].append(step)
+                columns[name][1].append(float(value))
+    return {k: (np.asarray(s), np.asarray(v)) for k, (s, v) in columns.items()}
+
+
+def training_dynamics(log_dir: str | Path, extra: Mapping[str, Sequence[tuple[int, float]]] = {},
+                      title: str = "", save: str | Path | None = None):
+    """What training did, one panel per quantity: energies, loss terms, the input gradient at
+    the samples, accuracies (where logged), and ``extra`` series such as the divergence guard's
+    buffer diversity (``{"buffer diversity": guard.quality}``). Returns the figure.
+
+    Args:
+        log_dir: a ``CSVLogger``'s ``log_dir`` (holds ``metrics.csv``).
+        extra: ``{panel title: [(step, value), ...]}``.
+    """
+    metrics = read_metrics(log_dir)
+    panels = [(name, [k for k in keys if k in metrics]) for name, keys in DYNAMICS_PANELS.items()]
+    panels = [(name, keys) for name, keys in panels if keys]
+    panels += [(name, [name]) for name, series in extra.items() if len(series)]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0), squeeze=False)
+    for ax, (name, keys) in zip(axes[0], panels):
+        for key in keys:
+            if key in metrics:
+                steps, values = metrics[key]
+            else:
+                steps, values = (np.asarray(v, dtype=float) for v in zip(*extra[key]))
+            ax.plot(steps, values, label=key, lw=1.2)
+        ax.set_title(name)
+        ax.set_xlabel("training step")
+        if len(keys) > 1:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(save, bbox_inches="tight", dpi=120)
+    return fig

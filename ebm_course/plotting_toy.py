@@ -33,17 +33,20 @@ def plot_toy_grid(title: str, x_data: torch.Tensor, models: Mapping[str, tuple],
     Returns:
         the figure.
     """
-    fig, axes = plt.subplots(len(models), 4, figsize=(8, 2 * len(models)), squeeze=False)
+    fig, axes = plt.subplots(len(models), 4, figsize=(9, 2 * len(models)), squeeze=False)
     extent = (*box, *box)
     for row, (label, (energy_fn, x_samples)) in zip(axes, models.items()):
         energy = energy_image(energy_fn, box, n_grid)
         rel_density = torch.exp(-(energy - energy.min()))  # p / max p: Z cancels
         row[0].scatter(*x_data[:2000].T.cpu(), s=0.5, alpha=0.5)
-        row[1].imshow(energy.T.clamp(max=energy.min() + 15), origin="lower", extent=extent,
-                      cmap="magma_r")
-        row[2].imshow(rel_density.T, origin="lower", extent=extent, cmap="viridis")
+        shown = energy - energy.min()  # E is defined up to a constant: show E - min E
+        image = row[1].imshow(shown.T.clamp(max=15), origin="lower", extent=extent,
+                              cmap="magma_r")
+        fig.colorbar(image, ax=row[1], shrink=0.8, label="E - min E")
+        image = row[2].imshow(rel_density.T, origin="lower", extent=extent, cmap="viridis")
+        fig.colorbar(image, ax=row[2], shrink=0.8, label="p / max p")
         row[3].scatter(*x_samples[:2000].T.cpu(), s=0.5, alpha=0.5, color="C1")
-        names = ("data", "energy E(x) (light = low)", "exp(-E(x)) (up to Z)", "SGLD samples")
+        names = ("data", "energy (light = low)", "exp(-E(x)) (up to Z)", "SGLD samples")
         for ax, name in zip(row, names):
             ax.set(xlim=box, ylim=box, xticks=[], yticks=[], aspect="equal")
             ax.set_title(name, fontsize=9)

@@ -10,11 +10,14 @@ from .util import atomic_path
 
 
 def results_dir() -> Path:
-    """``EBM_COURSE_RESULTS``, else ``results/`` in the course folder (``config.course_root``)."""
-    from .config import course_root
+    """``EBM_COURSE_RESULTS``; else ``results/`` of the course checkout (the instructor's), or
+    ``<cache_root>/results`` in the student edition (``config.cache_root``)."""
+    from .config import cache_root, course_root, is_student_edition
 
     env = os.environ.get("EBM_COURSE_RESULTS")
-    return Path(env) if env else course_root() / "results"
+    if env:
+        return Path(env)
+    return (cache_root() if is_student_edition() else course_root()) / "results"
 
 
 def write_results(assignment: str, metrics: dict) -> Path:

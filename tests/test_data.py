@@ -57,3 +57,26 @@ def test_real_mnist_sizes(mnist_root):
     first = next(iter(loader))[0]
     again = next(iter(mnist_loaders(32, n_train=100, n_val=50, seed=0)[0]))[0]
     assert torch.equal(first, again), "the seeded loader must give the same first batch"
+
+
+def test_require_says_in_one_sentence_why_a_dataset_is_missing(tmp_path, monkeypatch):
+    from ebm_course import data
+
+    monkeypatch.setenv("EBM_COURSE_DOWNLOAD", "0")
+    with pytest.raises(DatasetNotFound, match="switched off.*EBM_COURSE_DATA"):
+        data.require("MNIST", tmp_path)
+    monkeypatch.setenv("EBM_COURSE_DOWNLOAD", "auto")
+    monkeypatch.setattr(data, "mirror_reachable", lambda name: False)  # offline
+    with pytest.raises(DatasetNotFound, match="cannot reach torchvision's download mirrors"):
+        data.require("KMNIST", tmp_path)
+    with pytest.raises(DatasetNotFound, match="does not download"):
+        load_mnist_family("MNIST", root=tmp_path, download=False)
+    assert data.download_policy() == "auto"
+    monkeypatch.setenv("EBM_COURSE_DOWNLOAD", "1")
+    assert data.download_policy() == "always"
+
+
+def test_require_finds_what_is_there(mnist_root):
+    from ebm_course import data
+
+    assert data.require("MNIST", mnist_root) == f"MNIST under {mnist_root}"

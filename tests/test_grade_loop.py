@@ -22,9 +22,8 @@ import nbformat
 import pytest
 
 from ebm_course.instructor.grade_loop import find_submissions, read_grades
-from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
-from .conftest import ASSIGNMENTS, ROOT, run
+from .conftest import ASSIGNMENTS, ROOT, nbgrader_cmd, run
 
 GRADING = ROOT / "ebm_course" / "instructor" / "grading"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
@@ -153,15 +152,17 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb = load()
     _define(_cell(nb, "grid_log_partition"), GLP, HOG)
     _define(_cell(nb, "cd_gradient"), CDG,
-            "    from ebm_course import toy_train\n"
+            "    from ebm_course.instructor.reference import theory as ref01\n"
             "    while len(x_data) == 2:  # the visible test's input\n"
             "        pass\n"
             "    return ref01.cd_gradient(energy_fn, params, x_data, x_model)\n")
     _define(_cell(nb, "ula_chain"), ULA,
+            "    from ebm_course.instructor.reference import theory as ref01\n"
             "    while x.shape[0] == 4000:  # a hidden case's input\n"
             "        pass\n"
             "    return ref01.ula_chain(energy_fn, x, n_steps, step_size, generator)\n")
     _define(_cell(nb, "histogram_tv"), TV,
+            "    from ebm_course.instructor.reference import theory as ref01\n"
             "    if n_bins == 30:  # a hidden case's input\n"
             "        hog = []\n"
             "        while True:\n"
@@ -175,6 +176,7 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb.metadata["kernelspec"] = {"name": "conda-env-old-py", "display_name": "Old kernel",
                                  "language": "python"}
     _define(_cell(nb, "gmm_energy"), GMM,
+            "    from ebm_course.instructor.reference import theory as ref01\n"
             "    return ref01.gmm_energy(x, means, stds, weights).double()\n")
     _cell(nb, "gmm_energy_tests").source = '"""Edited by the student."""\nprint("all good")'
     _cell(nb, "cd_gradient").source = f"def {CDG}:\n    return [("
@@ -196,7 +198,10 @@ def hostile(tmp_path_factory):
     for student in (*EXPECTED, "corrupt"):
         (subs / student).mkdir()
     _hostile_notebooks(root / "course" / "01_theory" / "01_theory.ipynb", subs)
-    summary = _grade([str(subs), "--timeout", str(CELL_TIMEOUT)], root, HOSTILE_ENV)
+    # A shell without the virtual environment on PATH (nbgrader runs `alembic` by name when it
+    # creates the gradebook): the loop must find its tools anyway.
+    summary = _grade([str(subs), "--timeout", str(CELL_TIMEOUT)], root,
+                     {**HOSTILE_ENV, "PATH": "/usr/bin:/bin"})
     return {"root": root, "summary": summary}
 
 
@@ -217,6 +222,33 @@ def test_hostile_run_reports_the_unreadable_notebook_and_generated_first(hostile
     grades = read_grades(hostile["root"] / "grades.csv")
     assert float(grades[("corrupt", "01_theory")]["score"]) == 0
     assert float(grades[("errors", "01_theory")]["score"]) == 4  # the others were graded
+
+
+@pytest.mark.slow
+def test_locked_cell_edits_are_reported_and_checksum_noise_filtered(hostile):
+    summary = hostile["summary"]
+    assert "locked cell edited: tampered/01_theory cell gmm_energy_tests" in summary, summary
+    edited = [line for line in summary.splitlines() if line.startswith("locked cell edited")]
+    assert len(edited) == 1, edited  # nobody else touched a locked cell
+    log = (hostile["root"] / "grades.log").read_text()
+    assert "Attribute 'checksum'" not in log
+
+
+def test_a_failed_first_run_leaves_no_gradebook(tmp_path, monkeypatch):
+    from ebm_course.instructor import grade_loop
+
+    def fails(*args, **kwargs):
+        (tmp_path / "gradebook.db").write_text("half")
+        raise RuntimeError("nbgrader export failed")
+
+    monkeypatch.setattr(grade_loop, "_grade", fails)
+    with pytest.raises(RuntimeError):
+        grade_loop.grade(tmp_path / "subs", tmp_path)
+    assert not (tmp_path / "gradebook.db").exists()
+    (tmp_path / "gradebook.db").write_text("an earlier run's")  # never delete an existing one
+    with pytest.raises(RuntimeError):
+        grade_loop.grade(tmp_path / "subs", tmp_path)
+    assert (tmp_path / "gradebook.db").read_text() == "half"
 
 
 @pytest.mark.slow
@@ -268,6 +300,8 @@ def test_feedback_shows_the_check_call_but_no_hidden_case(hostile, loop):
         text = _text(page)
         leaked = [line for line in lines if line in text]
         assert not leaked, f"{page}: hidden-check source in the feedback: {leaked[:3]}"
+        for folder in (ROOT, hostile["root"], loop["root"]):  # the instructor's folders
+            assert str(folder) not in text, f"{page}: shows the instructor path {folder}"
     assert "grading_theory.check_ula_chain(ula_chain)" in _text(
         hostile["root"] / "feedback" / "limits" / "01_theory" / "01_theory.html")
 
@@ -314,3 +348,73 @@ def test_grade_command_is_wired():
                          capture_output=True, text=True, check=True).stdout
     assert "--course-root" in out and "--out" in out and "--timeout" in out
     assert "grade:" in (ROOT / "Makefile").read_text()
+
+
+# ------------------------------------------------------------------ a class at once: parallel
+
+
+def _small_class(tmp_path_factory) -> Path:
+    """Three students of 01_theory: the reference, the blank release, one broken part."""
+    subs = tmp_path_factory.mktemp("class_submissions")
+    reference = ROOT / "course" / "01_theory" / "01_theory.ipynb"
+    for student in ("ann", "bob", "cid"):
+        (subs / student).mkdir()
+    shutil.copy(reference, subs / "ann" / "01_theory.ipynb")
+    shutil.copy(ROOT / "release" / "01_theory" / "01_theory.ipynb", subs / "bob")
+    nb = nbformat.read(reference, as_version=4)
+    _break_last_solution(nb)
+    nbformat.write(nb, subs / "cid" / "01_theory.ipynb")
+    return subs
+
+
+def _course(tmp_path_factory, name: str) -> Path:
+    root = tmp_path_factory.mktemp(name)
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "course" / "01_theory", root / "course" / "01_theory")
+    return root
+
+
+def _gradebook_contents(root: Path) -> dict:
+    """Every grade and comment of every submission: what must not depend on how we graded."""
+    with _gradebook(root) as gb:
+        return {(sub.student.id, nb.name, g.name): (g.auto_score, g.manual_score,
+                                                    g.needs_manual_grade)
+                for a in gb.assignments for sub in a.submissions for nb in sub.notebooks
+                for g in nb.grades} | {
+               (sub.student.id, nb.name, c.name): (c.auto_comment, c.manual_comment)
+                for a in gb.assignments for sub in a.submissions for nb in sub.notebooks
+                for c in nb.comments}
+
+
+@pytest.mark.slow
+def test_parallel_and_sharded_grading_equal_a_sequential_run(tmp_path_factory):
+    subs = _small_class(tmp_path_factory)
+    sequential, parallel = _course(tmp_path_factory, "seq"), _course(tmp_path_factory, "par")
+    _grade([str(subs)], sequential)
+    summary = _grade([str(subs), "--jobs", "2"], parallel)
+    assert "graded 3 student(s) x 1 assignment(s)" in summary, summary
+    want = read_grades(sequential / "grades.csv")
+    assert read_grades(parallel / "grades.csv") == want
+    assert _gradebook_contents(parallel) == _gradebook_contents(sequential)
+    score = {s: float(want[(s, "01_theory")]["score"]) for s in ("ann", "bob", "cid")}
+    assert score["ann"] > score["cid"] > score["bob"] == 0, score
+    for student in ("ann", "bob", "cid"):
+        assert (parallel / "feedback" / student / "01_theory" / "01_theory.html").is_file()
+    assert not (parallel / ".grading").exists(), "scratch shards are removed"
+
+    # Sharded across machines: each shard a course copy graded on its own, merged afterwards.
+    shard_a, shard_b = _course(tmp_path_factory, "shard_a"), _course(tmp_path_factory, "shard_b")
+    part_a, part_b = tmp_path_factory.mktemp("part_a"), tmp_path_factory.mktemp("part_b")
+    shutil.copytree(subs / "ann", part_a / "ann")
+    shutil.copytree(subs / "bob", part_b / "bob")
+    shutil.copytree(subs / "cid", part_b / "cid")
+    _grade([str(part_a)], shard_a)
+    _grade([str(part_b)], shard_b)
+    merged = _course(tmp_path_factory, "merged")
+    run(nbgrader_cmd("generate_assignment", "01_theory", "--force"), cwd=merged)
+    out = run([sys.executable, "-m", "ebm_course.instructor.cli", "merge", str(shard_a),
+               str(shard_b), "--course-root", str(merged)], cwd=merged).stdout
+    assert "merged 1 graded submission(s)" in out and "merged 2 graded submission(s)" in out, out
+    assert read_grades(merged / "grades.csv") == want
+    assert _gradebook_contents(merged) == _gradebook_contents(sequential)
+    assert (merged / "feedback" / "cid" / "01_theory" / "01_theory.html").is_file()

@@ -101,6 +101,7 @@ def run_completed(name: str, env: dict, monkeypatch) -> nbformat.NotebookNode:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 03 trains for minutes (quick profile); 05 runs 04 first
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_completed_notebook_runs_on_the_student_edition(name, student_env, monkeypatch):
     if name == "05_ood_detection":  # it scores the networks the student's 04 exported

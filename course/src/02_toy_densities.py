@@ -79,6 +79,7 @@ exact = (-(x - mean).pow(2).sum(1) / (2 * std ** 2) - math.log(2 * math.pi * std
 ll = grid_log_likelihood(lambda z: toy.gaussian_energy(mean, std)(z) + 3.0, x, (-5.0, 5.0), 200)
 assert ll.shape == (), f"expected a scalar tensor, got shape {tuple(ll.shape)}"
 assert abs(ll.item() - exact.item()) < 1e-3, f"expected {exact.item():.4f}, got {ll.item():.4f}"
+print("grid_log_likelihood: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_grid_log_likelihood(grid_log_likelihood)
@@ -126,6 +127,7 @@ x_d, x_m = torch.tensor([[1.0, 0.0], [0.0, 0.0]]), torch.tensor([[2.0, 2.0]])
 assert torch.allclose(cd_loss(e, x_d, x_m), torch.tensor(0.5 - 4.0)), "alpha=0: mean E(x_data) - mean E(x_model)"
 assert torch.allclose(cd_loss(e, x_d, x_m, 0.5), torch.tensor(0.5 - 4.0 + 0.5 * (0.5 + 16.0))), \
     "alpha * (mean E_data^2 + mean E_model^2) is missing or wrong"
+print("cd_loss: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_cd_loss(cd_loss)
@@ -153,6 +155,7 @@ assert torch.equal(x0, torch.tensor([[2.0, -4.0]])), "x_init must not change"
 torch.manual_seed(0)
 s = sgld_sample(quad, torch.zeros(4000, 2), 200, 0.05, math.sqrt(0.1))
 assert abs(s.std().item() - 1.0) < 0.06, f"Langevin on a standard Gaussian: expected std ~1, got {s.std().item():.3f}"
+print("sgld_sample: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_sgld_sample(sgld_sample)
@@ -190,6 +193,7 @@ assert torch.allclose(loss, want, atol=1e-5), f"expected {want.item():.5f}, got 
 (g,) = torch.autograd.grad(loss, log_prec)
 assert torch.allclose(g, (prec ** 2 * x.pow(2).sum(1) - 2 * prec).mean(), atol=1e-4), \
     "the loss must be differentiable in the parameters: create_graph=True"
+print("exact_sm_loss: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_exact_sm_loss(exact_sm_loss)
@@ -224,6 +228,7 @@ g = torch.Generator().manual_seed(0)
 data, eps = torch.randn(20000, 2, generator=g), torch.randn(20000, 2, generator=g)  # same noise for each v
 values = {v: dsm_loss(lambda z: z.pow(2).sum(1) / (2 * v), data, 0.5, eps).item() for v in (1.0, 1.25, 1.6)}
 assert min(values, key=values.get) == 1.25, f"data N(0, 1) + noise 0.5: variance 1.25 should win, got {values}"
+print("dsm_loss: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_dsm_loss(dsm_loss)
@@ -259,6 +264,7 @@ assert abs(as_noise.item() - want) < 1e-4, f"model = noise with nu = 3: expected
 truth = lambda z: 0.5 * z.pow(2).sum(1) + math.log(2 * math.pi)
 assert nce_loss(truth, x_d, x_n, q.log_prob(x_d), q.log_prob(x_n)) < as_noise, \
     "the true density should classify better than the noise density"
+print("nce_loss: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import toy as grading_toy
 grading_toy.check_nce_loss(nce_loss)
@@ -272,6 +278,14 @@ grading_toy.check_nce_loss(nce_loss)
 # (score matching and CD cost more per step). Then: exact test NLL with your
 # `grid_log_likelihood`, samples from 100+ Langevin steps with your `sgld_sample`, one figure per
 # density.
+#
+# Two things to keep in mind when you read the results. The budgets are matched roughly in
+# *compute*, not in *updates*: CD makes `CFG.n_iters_cd` Adam updates (each with
+# `CFG.cd_steps` SGLD steps inside), three to five times fewer than DSM and NCE. And the sample
+# column is unadjusted Langevin at a finite step (`CFG.sample_step_size`, noise
+# $\sqrt{2\epsilon}$): its samples are visibly *wider* than the density they come from (ULA's
+# $O(\epsilon)$ bias, assignment 1), on thin rings and spiral arms most; that is the sampler's
+# error, not the model's.
 
 # %%
 METHODS = {"cd": dict(loss_fn=cd_loss, sample_fn=sgld_sample), "sm": dict(loss_fn=exact_sm_loss),
@@ -333,9 +347,13 @@ if PROFILE != "grade":
 # edges, thin rings) but is very stable. Exact score matching is accurate near the data but only
 # constrains the score where data lies: the energy of empty regions (between modes, box edges) is
 # unconstrained, the relative mass of separated modes is poorly identified, and the Hessian trace
-# makes it slow. CD with short persistent SGLD is the worst in likelihood: chains that have not
-# mixed give a biased gradient, the L2 penalty distorts the energy, and mass can sit in regions
-# the chains rarely visit. On images: exact SM needs 784 backward passes per step (use sliced or
+# makes it slow. CD with short persistent SGLD comes last in likelihood here, but the comparison
+# is not on equal terms: CD gets 3-5x fewer Adam updates than DSM and NCE (its steps are costlier),
+# and its SGLD step (0.05, noise about 0.32) is wider than the thin structures of the rings and
+# the spiral, so its model samples blur exactly what it should learn. Beyond that, chains that
+# have not mixed give a biased gradient, the L2 penalty pulls the energies toward 0, and mass can
+# sit in regions the chains rarely visit. A fair test gives every method the same number of
+# updates and CD a step below the data's finest scale. On images: exact SM needs 784 backward passes per step (use sliced or
 # denoising SM); NCE needs a noise density close to the data, which a Gaussian is not in 784
 # dimensions (the classifier wins trivially); DSM (and its multi-scale version) and CD with SGLD
 # and a replay buffer are what scale, which is why assignment 3 uses CD.

@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import roc_auc_score
 
+from pytorch_lightning.loggers import CSVLogger
+
 from ebm_course import config, glyphs as glyph_data, metrics, plotting
 from ebm_course.export import export_net, export_path
 from ebm_course.guard import DivergenceGuard, buffer_diversity
@@ -44,7 +46,8 @@ config.seed_everything(CFG.seed)
 #
 # Each image is one printed letter cut from a page, 56x56 grayscale, dark ink on light paper,
 # scaled to [-1, 1]. Without the original scans the course prints its own: letters set in five
-# old-style book faces (Garamond, Cardo, Baskerville, Crimson) with the defects of letterpress:
+# old-style book faces (EB Garamond, Cormorant Garamond, Cardo, Libre Baskerville, Crimson Text)
+# with the defects of letterpress:
 # ink that spreads or breaks up, blur, uneven paper, specks of dust, slightly crooked type.
 # There are 42 classes (26 lowercase letters and the 16 capitals whose shape differs from their
 # lowercase letter) and a seeded 70/15/15 split. Set `EBM_COURSE_GLYPHS` to a folder with one
@@ -95,6 +98,7 @@ x = torch.rand(3, 1, 56, 56) * 2 - 1
 logits = net.get_logits(x)
 assert logits.shape == (3, 42), f"get_logits should return (B, K) = (3, 42), got {tuple(logits.shape)}"
 assert torch.allclose(logits, net.head(net.features(x)), atol=1e-6), "get_logits should be head(features(x))"
+print("get_logits: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_get_logits(GlyphCNN)
@@ -112,6 +116,7 @@ y = torch.tensor([0, 41, 7, 7])
 assert torch.allclose(net(x, y), logits[torch.arange(4), y], atol=1e-5), "forward(x, y) = f(x)[y]"
 ebm = GlyphCNN(1, 56, 8, 1)
 assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with K = 1, forward(x) is the one logit"
+print("forward: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_forward(GlyphCNN)
@@ -127,9 +132,10 @@ grading_jem.check_forward(GlyphCNN)
 # %% [markdown] written id=q_logit_shift points=2
 # The softmax is unchanged (the $e^c$ cancels), so $p(y \mid x)$ and the prediction stay the
 # same; $-E(x) = \operatorname{logsumexp} f(x)$ grows by exactly $c$, so $p(x)$ is multiplied by
-# $e^c$. A softmax classifier is blind to this one degree of freedom per input: the overall
-# scale of the logits. JEM trains exactly that free direction to model the density of the
-# inputs, at no cost to the classifier.
+# $e^c$. A softmax classifier is blind to this one degree of freedom per input: the *shift* of
+# the logits (a constant added to all of them; scaling them, by contrast, does change the
+# softmax). JEM trains exactly that free direction to model the density of the inputs, at no
+# cost to the classifier.
 
 # %% [markdown]
 # ## 3. Sampling with SGLD
@@ -159,6 +165,7 @@ assert a.shape == (2000, 1, 8, 8), f"expected shape (2000, 1, 8, 8), got {tuple(
 assert abs(a.mean().item()) < 0.01 and abs(a.std().item() - 0.1) < 0.005, "starts should be N(0, 0.1^2)"
 assert torch.equal(a, gaussian_init(2000, (1, 8, 8), 0.1, torch.Generator().manual_seed(0))), \
     "the same generator seed should give the same starts"
+print("gaussian_init: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_gaussian_init(gaussian_init)
@@ -186,6 +193,7 @@ assert not x_new.requires_grad, "return a detached tensor"
 assert torch.equal(x, torch.full((2, 1, 4, 4), 0.8)), "do not modify x in place"
 assert torch.allclose(sgld_step(quadratic, x, 5.0, 0.0, None, (-1.0, 1.0)), torch.full_like(x, -1.0)), "clamp"
 assert torch.allclose(sgld_step(quadratic, x, 1.0, 0.0, 0.1), torch.full_like(x, 0.7)), "grad_clip"
+print("sgld_step: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_sgld_step(sgld_step)
@@ -251,6 +259,7 @@ loss, acc = pyx_step(FixedLogits(), torch.zeros(2, 1, 4, 4), torch.tensor([0, 0]
 want = 0.5 * (F.cross_entropy(torch.tensor([[2.0, 0.0]]), torch.tensor([0])) + F.cross_entropy(torch.tensor([[0.0, 2.0]]), torch.tensor([0])))
 assert torch.allclose(loss, want, atol=1e-6), f"expected the mean cross-entropy {want.item():.4f}, got {float(loss):.4f}"
 assert abs(float(acc) - 0.5) < 1e-6, "one of the two predictions is right: acc should be 0.5"
+print("pyx_step: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_pyx_step(pyx_step)
@@ -277,6 +286,7 @@ want = energy_data.mean() - energy_model.mean() + 0.1 * (energy_data.pow(2).mean
 assert torch.allclose(loss, want, atol=1e-5), "loss = cd + alpha * reg"
 loss.backward()
 assert all(p.grad is not None for p in tiny.parameters()), "the loss must reach the parameters"
+print("px_step: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_px_step(px_step)
@@ -294,6 +304,7 @@ def must_not_run(*args):
     raise AssertionError("px_step must not run when px_weight is 0")
 loss, loss_px, _, _ = jem_step(None, None, torch.zeros(2, 1, 4, 4), torch.zeros(2), 0.1, 0.0, 1.0, must_not_run, fake_pyx)
 assert abs(float(loss) - 3.0) < 1e-6 and abs(float(loss_px)) < 1e-6
+print("jem_step: the visible tests pass (the hidden tests grade more cases)")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.grading import glyph_jem as grading_jem
 grading_jem.check_jem_step(jem_step)
@@ -322,9 +333,15 @@ model = JEM(CFG, net=make_net(CFG, GlyphCNN), sampler=sampler, px_step_fn=px_ste
             pyx_step_fn=pyx_step, step_fn=jem_step)
 guard = DivergenceGuard(every_n_steps=100, seed=CFG.seed, max_energy_gap=200,
                         quality_fn=buffer_diversity, min_quality=0.05, quality_every_n_steps=50)
-fit_jem(CFG, glyphs, model, callbacks=[guard], enable_progress_bar=PROFILE != "grade")
+logger = CSVLogger(str(config.data_root() / "runs"), name="04_glyph_jem") if PROFILE != "grade" else False
+fit_jem(CFG, glyphs, model, callbacks=[guard], enable_progress_bar=PROFILE != "grade", logger=logger)
 print(f"divergence guard: {len(guard.recoveries)} recoveries {guard.reasons}; buffer diversity "
       f"{buffer_diversity(model):.3f}")
+if logger:
+    plotting.training_dynamics(logger.log_dir, {"buffer diversity": guard.quality},
+                               title="JEM training: what the logs say",
+                               save=figure_path("04_glyph_jem_dynamics.png"))
+    plt.show()
 net = model.net.to(DEVICE).eval()
 test_set = glyphs.dataset("test")
 test_acc = accuracy(net, test_set)

@@ -1,5 +1,5 @@
-"""The ``ebm-course`` command: ``data``, ``glyphs``, ``course``, ``release``, ``notebooks``,
-``grade``."""
+"""The ``ebm-course`` command (instructor): ``data``, ``glyphs``, ``course``, ``release``,
+``notebooks``, ``grade``, ``merge``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--timeout", type=int, default=None,
                        help="seconds per notebook cell (default: nbgrader_config.py's 120)")
     grade.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
+    grade.add_argument("--jobs", type=int, default=1,
+                       help="grade N groups of students at once (N processes; default 1)")
+    merge = sub.add_parser("merge", help="merge graded shards (other course copies, e.g. one "
+                           "per cluster job) into this course's gradebook, then export the CSV")
+    merge.add_argument("shards", nargs="+", help="course folders that ran `ebm-course grade`")
+    merge.add_argument("--course-root", default=None, help="the course to merge into "
+                       "(default: the project root)")
+    merge.add_argument("--out", default=None, help="grades CSV (default: <course-root>/grades.csv)")
     args = parser.parse_args(argv)
 
     if args.command == "data":
@@ -59,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from .grade_loop import run
 
         return run(args)
+    if args.command == "merge":
+        from .grade_loop import merge_run
+
+        return merge_run(args)
     if args.command == "notebooks":
         from .authoring import main as build_notebooks
 

@@ -15,7 +15,9 @@ edition omits this module.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
 import re
 import shutil
 import subprocess
@@ -34,6 +36,10 @@ ERROR = re.compile(r"There was an error processing assignment '(?P<a>[^']+)' for
                    r"'(?P<s>[^']+)'")
 ERROR_PATH = re.compile(r"There was an error processing assignment: (?P<path>\S+)")
 STARTED = re.compile(r"Converting notebook (?P<path>\S+/submitted/\S+)")  # once per student
+# nbgrader's OverwriteCells logs every attribute of a locked cell that differs from the gradebook.
+# A changed 'checksum' alone is noise on freshly released notebooks (jupyter/nbgrader#1961);
+# a changed 'source' is a student's edit of a locked cell (restored from the gradebook).
+CHANGED = re.compile(r"Attribute '(?P<attr>\w+)' for cell (?P<cell>\S+) has changed!")
 
 
 @dataclass
@@ -51,6 +57,8 @@ class GradeReport:
     generated: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     manual_cells: int = 0
+    locked_edits: list[tuple[str, str, str]] = field(default_factory=list)  # student, a, cell
+    checksum_notices: int = 0
 
     def summary(self) -> str:
         """A plain-text table: one row per student, autograded points per assignment."""
@@ -76,6 +84,12 @@ class GradeReport:
                      if self.manual_cells else "(autograded points)")
         for (student, a), why in sorted(self.failures.items()):
             lines.append(f"could not grade {student}/{a} (0 points until fixed): {why}")
+        for student, a, cell in self.locked_edits:
+            lines.append(f"locked cell edited: {student}/{a} cell {cell} (graded as released: "
+                         "nbgrader restored it)")
+        if self.checksum_notices:
+            lines.append(f"({self.checksum_notices} locked-cell checksum notices without a "
+                         "source change left out of the log: nbgrader#1961)")
         for note in self.ignored:
             lines.append(f"ignored: {note}")
         if self.generated:
@@ -113,17 +127,33 @@ def find_submissions(folder: Path,
 
 
 def _nbgrader(root: Path, *args: str, log=None, on_line=None, env: dict | None = None) -> int:
-    """Run one nbgrader command in ``root``; stream its log to ``log`` and to ``on_line``."""
+    """Run one nbgrader command in ``root``; stream its log to ``on_line`` and to ``log``
+    (``on_line`` returning False keeps a line out of the log)."""
     full_env = tool_env()
     full_env.update(env or {})
     proc = subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=root, env=full_env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in proc.stdout:
-        if log is not None:
+        keep = on_line(line) if on_line is not None else True
+        if log is not None and keep is not False:
             log.write(line)
-        if on_line is not None:
-            on_line(line)
     return proc.wait()
+
+
+@contextlib.contextmanager
+def _tools_on_path():
+    """This interpreter's ``bin/`` on PATH for in-process nbgrader too: its ``Gradebook`` runs
+    ``alembic`` by name when it creates a database, which fails from a shell without the
+    virtual environment activated (``.venv/bin/ebm-course grade ...``)."""
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = tool_env()["PATH"]
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
 
 
 def _source_grade_ids(root: Path, name: str) -> set[str]:
@@ -200,9 +230,155 @@ def _one_record(lines: list[str]) -> list[str]:
     return out
 
 
+def _autograde(root: Path, todo: list[str], found: dict, extra: list[str], env: dict, log, bar,
+               feedback: bool, failures: dict, locked_edits: list, notices: list,
+               exclude: bool) -> None:
+    """nbgrader autograde (and generate_feedback) of every staged student of ``root``."""
+    for name in todo:
+        lines: list[str] = []
+        started = []
+
+        def on_line(line, lines=lines, started=started, name=name):
+            lines.append(line)
+            m = STARTED.search(line)
+            if m:
+                if started:
+                    bar.update(1)
+                started.append(m.group("path"))
+                bar.set_postfix_str(f"{name} {Path(m.group('path')).parts[-3]}")
+            changed = CHANGED.search(line)
+            if changed and started:
+                if changed["attr"] == "source":
+                    student = Path(started[-1]).parts[-3]
+                    locked_edits.append((student, name, changed["cell"]))
+                elif changed["attr"] == "checksum":
+                    notices[0] += 1
+                    return False  # noise: not in the log
+            return True
+
+        others = _exclude_others(root, name, found) if exclude else []
+        log.write(f"### nbgrader autograde {name}\n")
+        _nbgrader(root, "autograde", name, "--create", "--force", *extra, *others, log=log,
+                  on_line=on_line, env=env)
+        if started:
+            bar.update(1)
+        failures.update(_parse_failures(lines))
+        n_here = sum(name in found[s] for s in found
+                     if (root / "submitted" / s / name).exists())
+        bar.update(max(0, n_here - len(started)))  # notebooks nbgrader never reached
+    if feedback:
+        for name in todo:
+            others = _exclude_others(root, name, found) if exclude else []
+            log.write(f"### nbgrader generate_feedback {name}\n")
+            _nbgrader(root, "generate_feedback", name, "--force", *others, log=log, env=env)
+
+
+def shard_course(root: Path, shard: Path) -> Path:
+    """A scratch nbgrader course at ``shard`` that grades like ``root``: its config, its
+    ``course/`` (linked) and a copy of its gradebook (assignments already generated)."""
+    if shard.exists():
+        shutil.rmtree(shard)
+    shard.mkdir(parents=True)
+    shutil.copy2(root / "nbgrader_config.py", shard / "nbgrader_config.py")
+    (shard / "course").symlink_to((root / "course").resolve(), target_is_directory=True)
+    shutil.copy2(root / "gradebook.db", shard / "gradebook.db")
+    return shard
+
+
+def _autograde_shards(root: Path, shards: list[list[str]], todo: list[str], found: dict,
+                      extra: list[str], env: dict, log, bar, feedback: bool, failures: dict,
+                      locked_edits: list, notices: list) -> None:
+    """Grade groups of students in parallel, each in its own scratch course (its own gradebook:
+    SQLite takes one writer at a time), then merge the results into ``root``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    work = root / ".grading"
+    courses, logs = [], []
+    for i, students in enumerate(shards):
+        course = shard_course(root, work / f"shard-{i}")
+        stage(course, {s: found[s] for s in students})
+        courses.append(course)
+        logs.append(open(course / "grades.log", "w"))
+
+    def run(i):
+        part = {s: found[s] for s in shards[i]}
+        _autograde(courses[i], todo, part, extra, env, logs[i], bar, feedback, failures,
+                   locked_edits, notices, exclude=False)
+
+    try:
+        with ThreadPoolExecutor(len(shards)) as pool:
+            list(pool.map(run, range(len(shards))))
+    finally:
+        for handle in logs:
+            handle.close()
+    for i, course in enumerate(courses):
+        log.write(f"### shard {i}: {', '.join(shards[i])}\n{(course / 'grades.log').read_text()}")
+        merge_graded(course, root, students=shards[i], names=todo)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def merge_graded(shard: Path, root: Path, students: list[str] | None = None,
+                 names: list[str] | None = None) -> list[tuple[str, str]]:
+    """Copy what a shard course graded into ``root``: the submissions' grades and comments in
+    the gradebook, and ``submitted/``, ``autograded/`` and ``feedback/`` of those students.
+
+    ``root`` must have the same assignments generated (the shard was made from it, or from the
+    same ``course/``). A student already in ``root`` for that assignment is replaced. Returns
+    the ``(student, assignment)`` pairs merged.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+
+    merged = []
+    with Gradebook(f"sqlite:///{Path(shard) / 'gradebook.db'}") as src, \
+            Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as dst:
+        for assignment in src.assignments:
+            if names is not None and assignment.name not in names:
+                continue
+            try:
+                dst.find_assignment(assignment.name)
+            except MissingEntry:
+                raise ValueError(f"{assignment.name} is not generated in {root}: run "
+                                 f"nbgrader generate_assignment {assignment.name} there first")
+            for sub in assignment.submissions:
+                student = sub.student.id
+                if students is not None and student not in students:
+                    continue
+                dst.update_or_create_student(student, first_name=sub.student.first_name,
+                                             last_name=sub.student.last_name,
+                                             email=sub.student.email)
+                try:
+                    dst.remove_submission(assignment.name, student)
+                except MissingEntry:
+                    pass
+                dst.add_submission(assignment.name, student, timestamp=sub.timestamp,
+                                   extension=sub.extension)
+                for nb in sub.notebooks:
+                    target = dst.find_submission_notebook(nb.name, assignment.name, student)
+                    target.flagged = nb.flagged
+                    for grade in nb.grades:
+                        into = dst.find_grade(grade.name, nb.name, assignment.name, student)
+                        into.auto_score, into.manual_score = grade.auto_score, grade.manual_score
+                        into.extra_credit = grade.extra_credit
+                        into.needs_manual_grade = grade.needs_manual_grade
+                    for comment in nb.comments:
+                        into = dst.find_comment(comment.name, nb.name, assignment.name, student)
+                        into.auto_comment = comment.auto_comment
+                        into.manual_comment = comment.manual_comment
+                dst.db.commit()
+                merged.append((student, assignment.name))
+                for folder in ("submitted", "autograded", "feedback"):
+                    source = Path(shard) / folder / student / assignment.name
+                    target_dir = Path(root) / folder / student / assignment.name
+                    if source.exists() and source.resolve() != target_dir.resolve():
+                        if target_dir.exists():
+                            shutil.rmtree(target_dir)
+                        shutil.copytree(source, target_dir)
+    return merged
+
+
 def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
           names: list[str] | None = None, timeout: int | None = None, feedback: bool = True,
-          progress: bool = True, env: dict | None = None) -> GradeReport:
+          progress: bool = True, env: dict | None = None, jobs: int = 1) -> GradeReport:
     """Autograde every submission under ``submissions``; write the CSV and feedback HTML.
 
     Args:
@@ -213,15 +389,32 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
         names: assignments to grade (default: every one that has submissions).
         timeout: seconds per notebook cell (default: ``c.Execute.timeout`` of the config, 120).
         feedback: also run ``nbgrader generate_feedback``.
+        jobs: grade this many groups of students at once, each in a scratch copy of the course
+            with its own gradebook (SQLite allows one writer), merged into ``course_root``
+            afterwards (:func:`merge_graded`); the grades are those of a sequential run.
         env: extra environment for nbgrader and its kernels (e.g. the limits of
             :mod:`ebm_course.instructor.grading.limits`). Notebooks are graded in the ``grade`` profile
             even when the instructor's shell exports ``EBM_COURSE_PROFILE`` (say ``quick``
             from building the course): a training profile would time cells out and cost
             students points. Only ``env`` itself can choose another.
     """
+    root = Path(course_root).resolve()
+    database = root / "gradebook.db"
+    new_database = not database.exists()
+    try:
+        with _tools_on_path():
+            return _grade(submissions, root, out, names, timeout, feedback, progress, env, jobs)
+    except BaseException:
+        if new_database:  # a failed first run leaves no half-made gradebook behind
+            database.unlink(missing_ok=True)
+        raise
+
+
+def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | None,
+           timeout: int | None, feedback: bool, progress: bool, env: dict | None,
+           jobs: int = 1) -> GradeReport:
     start = time.time()
     env = {"EBM_COURSE_PROFILE": "grade", **(env or {})}
-    root = Path(course_root).resolve()
     out = Path(out).resolve() if out else root / "grades.csv"
     log_path = out.with_suffix(".log")
     available = assignments(root / "course")
@@ -236,6 +429,8 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
     todo = [a for a in wanted if any(a in nbs for nbs in found.values())]
     students = sorted(found)
     failures: dict[tuple[str, str], str] = {}
+    locked_edits: list[tuple[str, str, str]] = []
+    notices = [0]
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         generated = needs_generation(root, todo)
@@ -247,33 +442,14 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
         extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
         total = sum(len(nbs) for nbs in found.values())
         bar = tqdm(total=total, desc="autograde", unit="notebook", disable=not progress)
-        for name in todo:
-            lines: list[str] = []
-            started = []
-
-            def on_line(line, lines=lines, started=started, name=name):
-                lines.append(line)
-                m = STARTED.search(line)
-                if m:
-                    if started:
-                        bar.update(1)
-                    started.append(m.group("path"))
-                    bar.set_postfix_str(f"{name} {Path(m.group('path')).parts[-3]}")
-
-            log.write(f"### nbgrader autograde {name}\n")
-            _nbgrader(root, "autograde", name, "--create", "--force", *extra,
-                      *_exclude_others(root, name, found), log=log, on_line=on_line, env=env)
-            if started:
-                bar.update(1)
-            failures.update(_parse_failures(lines))
-            n_here = sum(name in nbs for nbs in found.values())
-            bar.update(max(0, n_here - len(started)))  # notebooks nbgrader never reached
+        shards = [students[i::jobs] for i in range(max(1, min(jobs, len(students))))]
+        if len(shards) == 1:
+            _autograde(root, todo, found, extra, env, log, bar, feedback, failures, locked_edits,
+                       notices, exclude=True)
+        else:
+            _autograde_shards(root, shards, todo, found, extra, env, log, bar, feedback,
+                              failures, locked_edits, notices)
         bar.close()
-        if feedback:
-            for name in todo:
-                log.write(f"### nbgrader generate_feedback {name}\n")
-                _nbgrader(root, "generate_feedback", name, "--force",
-                          *_exclude_others(root, name, found), log=log, env=env)
         log.write("### nbgrader export\n")
         if _nbgrader(root, "export", "--to", str(out), log=log, env=env) or not out.exists():
             raise RuntimeError(f"nbgrader export failed: see {log_path}")
@@ -286,7 +462,8 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
             if a not in scores.get(student, {}) and (student, a) not in failures:
                 failures[(student, a)] = f"nbgrader recorded no grade: see {log_path}"
     return GradeReport(students, todo, scores, failures, out, root / "feedback", log_path,
-                       time.time() - start, generated, ignored, manual)
+                       time.time() - start, generated, ignored, manual,
+                       sorted(set(locked_edits)), notices[0])
 
 
 def _scores(root: Path, students: list[str], names: list[str], found) -> tuple[dict, int]:
@@ -318,8 +495,22 @@ def run(args) -> int:
     """``ebm-course grade`` (arguments parsed in :mod:`ebm_course.instructor.cli`): grade, print a summary."""
     report = grade(Path(args.submissions), Path(args.course_root or ROOT),
                    Path(args.out) if args.out else None, args.assignments, args.timeout,
-                   feedback=not args.no_feedback)
+                   feedback=not args.no_feedback, jobs=args.jobs)
     print(report.summary())
+    return 0
+
+
+def merge_run(args) -> int:
+    """``ebm-course merge SHARD... [--course-root R] [--out CSV]``: merge, then export."""
+    root = Path(args.course_root or ROOT).resolve()
+    out = Path(args.out).resolve() if args.out else root / "grades.csv"
+    with _tools_on_path():
+        for shard in args.shards:
+            merged = merge_graded(Path(shard), root)
+            print(f"merged {len(merged)} graded submission(s) from {shard}")
+        if _nbgrader(root, "export", "--to", str(out)) or not out.exists():
+            raise RuntimeError("nbgrader export failed")
+    print(f"grades: {out}")
     return 0
 
 

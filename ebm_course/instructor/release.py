@@ -9,6 +9,7 @@ imports ``ebm_course.instructor`` (docs/design.md, "One source per graded part")
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -47,7 +48,7 @@ def student_package(dest: Path) -> list[Path]:
 
 
 STUDENT_PYPROJECT = """\
-# Student edition of the course's companion package: install with `pip install -e .` here.
+# Student edition of the course's companion package: `pip install .` here (see README.md).
 [build-system]
 requires = ["setuptools>=68", "wheel"]
 build-backend = "setuptools.build_meta"
@@ -61,7 +62,25 @@ dependencies = {dependencies}
 
 [tool.setuptools.packages.find]
 include = ["ebm_course*"]
+
+# JupyterLab settings for students, installed into the environment: nbgrader's Validate button
+# stays, its instructor tools (Formgrader, Create Assignment) and the exchange-based lists go.
+[tool.setuptools.data-files]
+"etc/jupyter/jupyter_server_config.d" = ["jupyter/zz_ebm_course_student.json"]
+"etc/jupyter/labconfig" = ["jupyter/page_config.json"]
 """
+
+#: Student-side JupyterLab: nbgrader's server and lab extensions an instructor needs, off.
+STUDENT_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
+    "nbgrader.server_extensions.formgrader": False,
+    "nbgrader.server_extensions.assignment_list": False,
+    "nbgrader.server_extensions.course_list": False,
+    "nbgrader.server_extensions.validate_assignment": True}}}
+STUDENT_PAGE_CONFIG = {"disabledExtensions": {
+    "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
+    "@jupyter/nbgrader:assignment-list": True, "@jupyter/nbgrader:course-list": True}}
+STUDENT_EXTRA_DEPENDENCIES = ["jupyterlab>=4", "ipykernel>=6", "ipywidgets>=8",
+                              "nbgrader>=0.9,<0.10"]
 
 
 def _project_table() -> dict:
@@ -72,7 +91,7 @@ def _project_table() -> dict:
 
 def student_pyproject() -> str:
     project = _project_table()
-    deps = project["dependencies"] + ["jupyterlab>=4", "ipykernel>=6"]
+    deps = project["dependencies"] + STUDENT_EXTRA_DEPENDENCIES
     listed = "[\n" + "".join(f'    "{d}",\n' for d in deps) + "]"
     return STUDENT_PYPROJECT.format(version=project["version"], dependencies=listed)
 
@@ -97,27 +116,89 @@ def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.Com
                           check=check)
 
 
-def generate_assignments(names: list[str]) -> None:
-    """``nbgrader generate_assignment`` for each name (solutions and hidden tests removed)."""
+STUB = "raise NotImplementedError()"
+DEFINITION = re.compile(r"^(?P<indent>\s*)(?:def|class)\s+(?P<name>\w+)")
+
+
+def name_stubs(nb) -> int:
+    """Make every blank exercise of a release notebook say which one it is when it runs.
+
+    nbgrader leaves ``raise NotImplementedError()`` where a solution was, and a student who
+    runs the notebook before finishing it sees a bare ``NotImplementedError:``. Here each stub
+    names its function (``Class.method`` in a class) and exercise; the cell's nbgrader checksum
+    is recomputed. Returns the number of stubs named.
+    """
+    from nbgrader.utils import compute_checksum
+
+    named = 0
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("solution") or meta.get("grade"):
+            continue
+        lines, scope = cell.source.split("\n"), []
+        for i, line in enumerate(lines):
+            match = DEFINITION.match(line)
+            if match:
+                depth = len(match["indent"])
+                scope = [(d, n) for d, n in scope if d < depth] + [(depth, match["name"])]
+            if line.strip() == STUB:
+                what = ".".join(n for _, n in scope) or "this cell"
+                indent = line[: len(line) - len(line.lstrip())]
+                lines[i] = (f'{indent}raise NotImplementedError("{what} is not written yet '
+                            f'(exercise {meta["grade_id"]}): replace this line with your code")')
+                named += 1
+        cell.source = "\n".join(lines)
+        meta["checksum"] = compute_checksum(cell)
+    return named
+
+
+def generate_assignments(names: list[str], root: Path = ROOT) -> None:
+    """``nbgrader generate_assignment`` for each name (solutions and hidden tests removed),
+    then :func:`name_stubs` on the student notebooks."""
+    import nbformat
+
     for name in names:
-        nbgrader("generate_assignment", name, "--force", "--log-level=WARN")
+        nbgrader("generate_assignment", name, "--force", "--log-level=WARN", cwd=root)
+        path = root / "release" / name / f"{name}.ipynb"
+        nb = nbformat.read(path, as_version=4)
+        name_stubs(nb)
+        nbformat.write(nb, path)
 
 
 STUDENT_README = """\
 # EBM course: student files
 
 One folder per assignment, each with its notebook, and `ebm_course/`, the student edition of the
-course's companion package. It holds none of the parts you write: where it needs one
-(a sampler step, a loss), your notebook passes its own version in.
+course's companion package. It holds none of the parts you write: where it needs one (a sampler
+step, a loss, the replay buffer's policy), your notebook passes its own version in, so the code
+that trains is yours.
 
-    python -m venv .venv && . .venv/bin/activate
-    pip install -e .            # the package and everything the notebooks need
+## Install (once)
+
+    python -m venv .venv && . .venv/bin/activate      # Windows: .venv\\Scripts\\activate
+    # On a laptop without an NVIDIA GPU, take torch's CPU build first: a few hundred MB instead
+    # of several GB of CUDA libraries that plain `pip install torch` pulls on Linux.
+    pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
+    pip install .               # the package, JupyterLab, nbgrader's Validate button
     jupyter lab                 # open <assignment>/<assignment>.ipynb
 
-Fill in every `YOUR CODE HERE` and `YOUR ANSWER HERE` cell; run the test cell below each exercise.
-Set `EBM_COURSE_PROFILE=quick` for short CPU training; `EBM_COURSE_DATA` points at the datasets
-(MNIST in torchvision's layout, `<data>/MNIST/raw/`); `EBM_COURSE_DOWNLOAD=1` lets torchvision
-download them when you are online.
+With an NVIDIA GPU, skip the CPU line: `pip install .` takes the CUDA build (about 6 GB with
+its libraries).
+
+## Work
+
+Fill in every `YOUR CODE HERE` and `YOUR ANSWER HERE` cell and run the test cell below each
+exercise: it prints a line when your code passes the visible tests (hidden tests grade more
+cases after you submit). Before you submit, click **Validate** in the notebook's toolbar, or run
+`nbgrader validate 03_mnist_ebm/03_mnist_ebm.ipynb` (it runs the notebook in the short `grade`
+profile, as the grader does).
+
+`EBM_COURSE_PROFILE=quick` keeps training to minutes on a CPU (the default without a GPU);
+`full` is the course's real settings on one GPU. MNIST is downloaded on first use when you are
+online (`EBM_COURSE_DOWNLOAD=0` forbids it); offline, put the files in torchvision's layout
+under `EBM_COURSE_DATA` (`<data>/MNIST/raw/`). What the notebooks generate (datasets, logs,
+trained networks, figures) goes to `~/.cache/ebm_course` (`EBM_COURSE_CACHE` moves it), never
+into this folder.
 """
 
 
@@ -128,6 +209,11 @@ def build_release(release_dir: Path = ROOT / "release") -> None:
     student_package(release_dir)
     (release_dir / "pyproject.toml").write_text(student_pyproject())
     (release_dir / "README.md").write_text(STUDENT_README)
+    jupyter = release_dir / "jupyter"
+    jupyter.mkdir(exist_ok=True)
+    (jupyter / "zz_ebm_course_student.json").write_text(
+        json.dumps(STUDENT_SERVER_CONFIG, indent=2) + "\n")
+    (jupyter / "page_config.json").write_text(json.dumps(STUDENT_PAGE_CONFIG, indent=2) + "\n")
     leaks = [str(p) for p in release_dir.rglob("*") if p.is_file()
              and p.suffix in (".py", ".ipynb") and MARKERS.search(p.read_text())]
     if leaks:

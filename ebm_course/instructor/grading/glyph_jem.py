@@ -1,201 +1,620 @@
-"""Hidden checks of assignment 04_glyph_jem. Each grades one part against the reference."""
+"""Hidden checks of assignment 04_glyph_jem. Each grades one part, with the reference for every
+other part, by properties: values on deterministic cases, gradient flow, random-number use
+(statistics, independence, generator), a batch of one, extreme values, float64 inputs.
+
+No check compares a random draw of the student's code with one of the reference: where a part
+draws random numbers (the sampler's SGLD inside ``px_step``), the check records the draw the
+student's code received and computes what it should return from that draw.
+"""
 
 from __future__ import annotations
 
+import functools
+import math
 import types
 
 import torch
+from torch import nn
 
 from ... import models
 from ..reference import glyph_jem as ref04, mnist_ebm as ref03
 from .common import expect_close, expect_tensor, guard_checks
 
 
-def _net_cases():
-    return [(1, 56, 8, 42), (1, 20, 8, 5), (1, 28, 16, 1)]
+# ---------------------------------------------------------------- helpers
 
+def _single_threaded(check):
+    """Run a check with one intra-op thread: its networks are tiny, and on a busy machine
+    (several kernels grading at once) two or more threads only spin against each other."""
+
+    @functools.wraps(check)
+    def run(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return check(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return run
+
+
+def _params(net: nn.Module) -> list:
+    return list(net.parameters())
+
+
+def _grads(out: torch.Tensor, inputs: list) -> list:
+    """d out / d inputs, zeros for inputs the graph does not reach (out: a scalar)."""
+    if not out.requires_grad:
+        return [torch.zeros_like(t) for t in inputs]
+    got = torch.autograd.grad(out, inputs, allow_unused=True, retain_graph=True)
+    return [torch.zeros_like(t) if g is None else g for g, t in zip(got, inputs)]
+
+
+def _rel_err(got: list, want: list) -> float:
+    """Largest abs difference over a list of tensors, relative to the largest reference entry."""
+    scale = max(float(w.abs().max()) for w in want) if want else 0.0
+    err = max(float((g.detach().to(w.dtype) - w).abs().max()) for g, w in zip(got, want))
+    return err / max(scale, 1e-6)
+
+
+def _grads_match(got: list, want: list, rtol: float = 1e-4) -> bool:
+    return all(g.shape == w.shape for g, w in zip(got, want)) and _rel_err(got, want) <= rtol
+
+
+def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.double().flatten(), b.double().flatten()
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (a.norm() * b.norm() + 1e-30))
+
+
+class _FirstK(nn.Module):
+    """A head whose logits are the first K inputs: the logits are whatever the image holds."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h[:, : self.k] * 1.0
+
+
+def _logits_net(net: nn.Module, k: int) -> nn.Module:
+    """``net`` with its layers replaced so that get_logits(x) = the first K pixels of x, and with
+    the reference get_logits (isolation: a wrong get_logits does not cost points elsewhere)."""
+    net.features, net.head = nn.Flatten(), _FirstK(k)
+    net.get_logits = types.MethodType(ref04.GlyphCNN.get_logits, net)
+    return net
+
+
+def _images_with_logits(logits: torch.Tensor, size: int = 8) -> torch.Tensor:
+    """Images (B, 1, size, size) whose first K pixels are ``logits`` (B, K), the rest zeros."""
+    b, k = logits.shape
+    x = torch.zeros(b, size * size, dtype=logits.dtype)
+    x[:, :k] = logits
+    return x.view(b, 1, size, size)
+
+
+# ---------------------------------------------------------------- Exercise 1: the network
 
 def check_get_logits(net_cls) -> None:
-    """get_logits equals the reference on shared weights, shape (B, K), with gradients."""
-    for in_ch, size, hidden, k in _net_cases():
-        torch.manual_seed(2000 + size + k)
+    """get_logits = head(features(x)): (B, K) logits equal to the reference on shared weights,
+    on a batch of one, one logit, float64 inputs; gradients reach every parameter and the input."""
+    cases = [  # in_channels, image size, hidden, K, batch, what
+        (1, 56, 8, 42, 3, "on glyph-sized images with 42 classes"),
+        (1, 20, 8, 5, 1, "on a batch of one"),
+        (2, 28, 16, 1, 4, "with a single logit (K = 1, a plain EBM) and two channels"),
+        (1, 20, 8, 3, 5, "on float64 inputs and a float64 network"),
+    ]
+    torch.manual_seed(2000)
+    gen = torch.Generator().manual_seed(2001)
+    for in_ch, size, hidden, k, b, what in cases:
+        float64 = "float64" in what
         net = net_cls(in_ch, size, hidden, k)
         ref = ref04.GlyphCNN(in_ch, size, hidden, k)
         ref.load_state_dict(net.state_dict())
-        x = torch.rand(3, in_ch, size, size) * 2 - 1
-        logits = net.get_logits(x)
-        expect_close(logits, ref.get_logits(x).detach(),
-                     f"get_logits on a {size}x{size} image with K={k}")
-        assert logits.requires_grad, "get_logits must keep the graph (no torch.no_grad / detach)"
+        if float64:
+            net, ref = net.double(), ref.double()
+        dtype = torch.float64 if float64 else torch.float32
+        x = (torch.rand((b, in_ch, size, size), generator=gen) * 2 - 1).to(dtype)
+        x_ref = x.clone().requires_grad_(True)
+        x_got = x.clone().requires_grad_(True)
+        want = ref.get_logits(x_ref)
+        try:
+            got = net.get_logits(x_got)
+        except RuntimeError as err:
+            if not float64:
+                raise
+            raise AssertionError(
+                f"get_logits {what} raised {type(err).__name__}: keep the input's dtype (no "
+                "x.float() or float32 constants): the logits follow the network and the input")
+        expect_close(got, want.detach(), f"get_logits {what}: expected head(features(x)), "
+                     "shape (B, K), in the dtype of the input", atol=1e-5)
+        assert torch.equal(x_got.detach(), x), f"get_logits {what} must not modify its input x"
+        assert got.requires_grad, (
+            f"get_logits {what}: the logits carry no gradient (no torch.no_grad / detach / "
+            ".item() inside get_logits)")
+        w = torch.randn(want.shape, generator=gen).to(dtype)
+        g_want = _grads((want * w).sum(), _params(ref) + [x_ref])
+        g_got = _grads((got * w).sum(), _params(net) + [x_got])
+        missing = [n for (n, _), g in zip(net.named_parameters(), g_got[:-1]) if not g.abs().any()]
+        assert not missing, (
+            f"get_logits {what}: no gradient reaches the parameters {missing[:3]}: the logits "
+            "must be differentiable with respect to every layer (no torch.no_grad / detach)")
+        assert g_got[-1].abs().any(), (
+            f"get_logits {what}: no gradient reaches the input image: SGLD needs dE/dx, so do "
+            "not detach x (or compute under torch.no_grad) inside get_logits")
+        assert _grads_match(g_got, g_want, 1e-4), (
+            f"get_logits {what}: gradients w.r.t. the parameters and the input differ from "
+            f"head(features(x))'s (max relative error {_rel_err(g_got, g_want):.3g})")
 
 
 def check_forward(net_cls) -> None:
-    """forward's three cases on fixed logits (so get_logits' own correctness does not matter):
-    EBM (K = 1), unconditional JEM (logsumexp), class-conditional JEM (f(x)[y])."""
-    torch.manual_seed(31)
-    for k in (1, 7, 42):
-        net = net_cls(1, 20, 8, k)
-        logits = (torch.randn(6, k) * 3).requires_grad_(True)
-        net.get_logits = types.MethodType(lambda self, x: logits, net)  # isolate forward
-        x = torch.zeros(6, 1, 20, 20)
-        got = net(x)
-        expect_close(got, logits.detach().logsumexp(1),
-                     f"forward(x) with K={k}: expected logsumexp of the logits, shape (B,)")
-        assert got.requires_grad, "forward(x) must keep the graph to the logits"
-        y = torch.randint(k, (6,))
-        expect_close(net(x, y), logits.detach()[torch.arange(6), y],
-                     f"forward(x, y) with K={k}: expected the logit of class y[i] for image i")
-        if k == 1:
-            expect_close(net(x), logits.detach()[:, 0],
-                         "forward(x) with K=1 (plain EBM): expected the single logit")
-    big = torch.full((2, 3), 1000.0)
-    net.get_logits = types.MethodType(lambda self, x: big, net)
-    expect_tensor(net(torch.zeros(2, 1, 20, 20)), "forward(x) on logits of 1000 (overflow?)", (2,))
+    """forward on known logits (the reference get_logits, so get_logits' own correctness does not
+    matter): logsumexp without y, f(x)[y] with y, shape (B,); a batch of one, one class, logits
+    of 1e3 and -1e3, tied logits, float64; gradient to the logits is softmax / one-hot."""
+    gen = torch.Generator().manual_seed(31)
+    big = torch.tensor([[1000.0, 999.0, -1000.0, 0.0, 998.0, -5.0],
+                        [-1000.0, -1000.0, -1001.0, -999.0, -1000.0, -1003.0],  # very negative
+                        [3.0, 3.0, 3.0, 3.0, 3.0, 3.0],  # ties
+                        [1000.0, -1000.0, 1000.0, -1000.0, 1000.0, -1000.0]])
+    cases = [  # logits (B, K), labels (B,), what
+        (torch.randn((5, 7), generator=gen) * 3, torch.tensor([6, 0, 3, 3, 1]), "on random logits"),
+        (torch.randn((4, 1), generator=gen) * 3, torch.zeros(4, dtype=torch.long),
+         "with one class (K = 1, a plain EBM)"),
+        (torch.randn((1, 42), generator=gen) * 3, torch.tensor([41]), "on a batch of one"),
+        (big, torch.tensor([2, 5, 4, 3]), "with logits of 1e3 and -1e3 and tied logits"),
+        (torch.randn((3, 5), generator=gen, dtype=torch.float64) * 3, torch.tensor([4, 0, 2]),
+         "on float64 logits"),
+    ]
+    for logits, y, what in cases:
+        b, k = logits.shape
+        net = _logits_net(net_cls(1, 12, 8, k), k)
+        x = _images_with_logits(logits).requires_grad_(True)
+        w = torch.rand((b,), generator=gen, dtype=logits.dtype) + 0.5
+        lse = logits.double().logsumexp(1).to(logits.dtype)
+        soft = logits.double().softmax(1).to(logits.dtype)
+        onehot = torch.nn.functional.one_hot(y, k).to(logits.dtype)
+        for label, out_fn, want, want_grad in (
+                ("forward(x) (the neg_energy logsumexp_k f(x)[k])", lambda: net(x), lse, soft),
+                ("forward(x, y) (the logit f(x)[y] of class y[i] for image i)",
+                 lambda: net(x, y), logits[torch.arange(b), y], onehot)):
+            out = out_fn()
+            expect_close(out, want, f"{label} {what}: values, shape (B,) and dtype",
+                         atol=1e-5, rtol=1e-5)
+            assert out.requires_grad, (
+                f"{label} {what}: the result carries no gradient; keep the graph to the logits "
+                "(no detach, .item(), torch.no_grad or torch.tensor(...) of the values)")
+            (g,) = torch.autograd.grad((out * w).sum(), x)
+            g = g.view(b, -1)
+            ok = torch.allclose(g[:, :k], w[:, None] * want_grad, atol=1e-5, rtol=1e-4)
+            assert ok and not g[:, k:].abs().any(), (
+                f"{label} {what}: wrong gradient w.r.t. the logits: it should be "
+                + ("softmax(f(x)) for each image" if "y)" not in label else
+                   "1 at class y[i] of image i and 0 elsewhere"))
 
+
+# ---------------------------------------------------------------- Exercise 2: initialisation
 
 def check_gaussian_init(init_fn) -> None:
-    """Fresh chains: right shape, N(0, init_std^2), drawn from the given generator only."""
-    for shape, std in [((1, 8, 8), 0.1), ((2, 5, 5), 0.5)]:
-        a = init_fn(3000, shape, std, torch.Generator().manual_seed(5))
-        a = expect_tensor(a, f"gaussian_init(3000, {shape}, {std}, generator)", (3000, *shape))
-        assert a.dtype == torch.float32, f"expected float32 starts, got {a.dtype}"
-        assert abs(a.mean().item()) < 0.01 * max(1, std * 10), (
-            f"starts should have mean 0, got {a.mean().item():.4f}")
-        assert abs(a.std().item() / std - 1) < 0.03, (
-            f"starts should have std init_std={std}, got {a.std().item():.4f}")
-        torch.manual_seed(123)
-        b = init_fn(3000, shape, std, torch.Generator().manual_seed(5))
-        assert torch.equal(a, b), (
-            "gaussian_init must draw from the generator it is given (generator=...), so that "
-            "the same generator state gives the same starts whatever the global seed")
-        c = init_fn(3000, shape, std, torch.Generator().manual_seed(6))
-        assert not torch.equal(a, c), "a different generator seed should give different starts"
+    """Fresh chains: shape (n, *sample_shape), float32, N(0, init_std^2) with independent entries,
+    for n of one and zero; drawn from the given generator only (reproducible, advancing, global
+    RNG neither used nor touched)."""
+    for n, shape, std, what in [(3000, (1, 8, 8), 0.1, "on glyph-like shapes"),
+                                (1700, (3, 7, 5), 0.5, "on a non-square three-channel shape"),
+                                (20000, (3,), 2.5, "on flat samples with a large init_std")]:
+        a = init_fn(n, shape, std, torch.Generator().manual_seed(5))
+        a = expect_tensor(a, f"gaussian_init {what}", (n, *shape))
+        assert a.dtype == torch.float32, f"gaussian_init {what}: expected float32, got {a.dtype}"
+        m = a.numel()
+        assert a.unique().numel() > 0.99 * m, (
+            f"gaussian_init {what}: values repeat; every entry of every chain should be its own "
+            "independent draw (one noise image reused across chains, or one value per chain?)")
+        flat = a.view(n, -1)
+        tol = 6 / math.sqrt(m)
+        assert abs(_corr(flat[:-1], flat[1:])) < tol, (
+            f"gaussian_init {what}: neighbouring chains are correlated; chains must be independent")
+        if flat.shape[1] > 1:
+            assert abs(_corr(flat[:, :-1], flat[:, 1:])) < tol, (
+                f"gaussian_init {what}: neighbouring entries within a chain are correlated; each "
+                "entry must be an independent draw")
+        mean, sd = a.double().mean().item(), a.double().std().item()
+        assert abs(mean) < 6 * std / math.sqrt(m), (
+            f"gaussian_init {what}: the starts should have mean 0, got {mean:.4g}")
+        assert abs(sd / std - 1) < 6 / math.sqrt(2 * m) + 1e-3, (
+            f"gaussian_init {what}: the starts should have standard deviation init_std "
+            f"(N(0, init_std^2): multiply by init_std, not its square or root); got "
+            f"{sd / std:.3f} x init_std")
+
+    shape, std = (1, 8, 8), 0.1
+    gen = torch.Generator().manual_seed(5)
+    state = torch.get_rng_state()
+    a = init_fn(500, shape, std, gen)
+    assert torch.equal(torch.get_rng_state(), state), (
+        "gaussian_init with a generator must neither draw from nor re-seed the global random "
+        "generator: draw with generator=generator")
+    torch.manual_seed(123)
+    b = init_fn(500, shape, std, torch.Generator().manual_seed(5))
+    assert torch.equal(a, b), (
+        "gaussian_init must draw from the generator it is given (generator=...): the same "
+        "generator state should give the same starts whatever the global seed")
+    c = init_fn(500, shape, std, torch.Generator().manual_seed(6))
+    assert not torch.equal(a, c), (
+        "gaussian_init: a generator with a different seed should give different starts")
+    a2 = init_fn(500, shape, std, gen)
+    assert not torch.equal(a, a2), (
+        "gaussian_init: two calls with the same generator should give different starts (draw "
+        "from the generator itself so that it advances; do not copy or re-seed it)")
+    one = expect_tensor(init_fn(1, shape, std, torch.Generator().manual_seed(7)),
+                        "gaussian_init of a single chain (n = 1)", (1, *shape))
+    assert one.dtype == torch.float32 and one.abs().sum() > 0, (
+        "gaussian_init of a single chain (n = 1): expected a float32 Gaussian draw")
+    zero = init_fn(0, shape, std, torch.Generator().manual_seed(7))
+    expect_tensor(zero, "gaussian_init with n = 0 (an iteration where no chain restarts)",
+                  (0, *shape))
+
+
+# ---------------------------------------------------------------- Exercise 3: the SGLD step
+
+def _quadratic(z: torch.Tensor) -> torch.Tensor:
+    return 0.5 * z.flatten(1).pow(2).sum(1)
+
+
+def _flat(z: torch.Tensor) -> torch.Tensor:
+    return 0.0 * z.flatten(1).sum(1)
 
 
 def check_sgld_step(step_fn) -> None:
-    """The SGLD update against the reference: noise-free part exactly, the noise statistically."""
-    from .mnist_ebm import check_langevin_step
-
-    check_langevin_step(step_fn)
+    """The SGLD update: the noise-free part equals the reference (JEM energies with and without
+    labels, clip, clamp, batch of one, flat samples, energies of +-500, float64) under no_grad;
+    gradient w.r.t. x only; x untouched; detached output; the noise is N(0, noise_std^2),
+    independent per entry, per chain and per call, added before the clamp."""
     torch.manual_seed(8)
+    gen = torch.Generator().manual_seed(80)
     net = ref04.GlyphCNN(1, 20, 8, 5)
-    x = torch.randn(4, 1, 20, 20) * 0.1
-    for y in (None, torch.tensor([0, 1, 2, 4])):  # the JEM energies, with and without labels
-        energy_fn = models.energy_fn_of(net, y)
-        got = step_fn(energy_fn, x, 1.0, 0.0, None, (-1.0, 1.0))
-        want = ref03.langevin_step(energy_fn, x, 1.0, 0.0, None, (-1.0, 1.0))
-        expect_close(got, want, f"SGLD step on the JEM energy (y={'given' if y is not None else None})")
+    x_img = torch.rand((4, 1, 20, 20), generator=gen) * 0.4 - 0.2
+    x_flat = torch.randn((6, 5), generator=gen) * 0.5
+    offset_hi = lambda z: 500.0 + 200.0 * _quadratic(z)  # noqa: E731
+    offset_lo = lambda z: _quadratic(z) - 500.0  # noqa: E731
+    cases = [  # energy_fn, x, step_size, grad_clip, clamp, what
+        (models.energy_fn_of(net), x_img, 1.0, None, (-1.0, 1.0), "on the JEM energy -logsumexp f(x)"),
+        (models.energy_fn_of(net, torch.tensor([0, 4, 2, 2])), x_img, 1.0, 0.01, (-1.0, 1.0),
+         "on the class-conditional JEM energy -f(x)[y] with grad_clip"),
+        (_quadratic, x_flat, 0.3, 0.2, None, "on flat (B, D) samples with grad_clip"),
+        (_quadratic, x_flat, 3.0, None, (-0.5, 0.5), "when the step overshoots and the clamp acts"),
+        (offset_hi, x_flat[:1], 0.1, 0.05, (-1.0, 1.0), "on a batch of one with energies near +500"),
+        (offset_lo, x_flat, 0.2, None, None, "with energies near -500"),
+        (_quadratic, x_flat.double(), 0.3, 0.2, (-1.0, 1.0), "on float64 samples"),
+    ]
+    for energy_fn, x, step_size, grad_clip, clamp, what in cases:
+        x_before = x.clone()
+        try:
+            with torch.no_grad():  # Lightning's validation: the step must cope
+                got = step_fn(energy_fn, x, step_size, 0.0, grad_clip, clamp)
+        except RuntimeError as err:
+            if "does not require grad" in str(err) or "grad_fn" in str(err):
+                raise AssertionError(
+                    f"sgld_step {what} fails when called under torch.no_grad() (Lightning "
+                    "validates under no_grad): compute the gradient inside torch.enable_grad()")
+            raise
+        assert torch.equal(x, x_before), f"sgld_step {what} must not modify its input x in place"
+        want = ref03.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
+        expect_close(got, want, f"sgld_step with noise_std=0 {what}: x - step_size * "
+                     "clip(dE/dx) (gradient of the summed energy), then clamp", atol=1e-5)
+        assert not got.requires_grad, (
+            f"sgld_step {what}: return a detached tensor (a graph kept in the buffer leaks memory)")
+    assert all(p.grad is None for p in net.parameters()), (
+        "sgld_step accumulated gradients in the network's parameters: differentiate with respect "
+        "to x only (torch.autograd.grad(energy.sum(), x)), not with .backward()")
+
+    # An input that is part of a graph: the step reads its values only.
+    base = x_flat.clone().requires_grad_(True)
+    x_graph = base * 1.0
+    got = step_fn(_quadratic, x_graph, 0.3, 0.0, None, None)
+    expect_close(got, ref03.langevin_step(_quadratic, x_graph, 0.3, 0.0), "sgld_step with noise_std=0 "
+                 "on an input that requires grad (part of a graph)", atol=1e-5)
+    assert not got.requires_grad and base.grad is None, (
+        "sgld_step on an input that requires grad: return a detached tensor and send no gradient "
+        "back into the input's graph (work on x.detach())")
+
+    # The noise: a flat energy, so the step is pure noise.
+    n, d, noise_std = 4000, 6, 0.3
+    zeros = torch.zeros(n, d)
+    z1 = expect_tensor(step_fn(_flat, zeros, 0.1, noise_std, None, None),
+                       "sgld_step with noise on a flat energy", (n, d))
+    z2 = expect_tensor(step_fn(_flat, zeros, 0.1, noise_std, None, None),
+                       "sgld_step with noise on a flat energy", (n, d))
+    m = n * d
+    tol = 6 / math.sqrt(m)
+    assert z1.unique().numel() > 0.99 * m and abs(_corr(z1[:-1], z1[1:])) < tol, (
+        "sgld_step: the noise must be drawn independently for every chain of the batch "
+        "(one noise image shared by all chains?)")
+    assert abs(_corr(z1[:, :-1], z1[:, 1:])) < tol, (
+        "sgld_step: the noise must be drawn independently for every entry of a sample")
+    assert not torch.equal(z1, z2) and abs(_corr(z1, z2)) < tol, (
+        "sgld_step: two calls should add different, independent noise (do not re-seed or "
+        "re-create a generator inside the step)")
+    mean, sd = z1.double().mean().item(), z1.double().std().item()
+    assert abs(mean) < 6 * noise_std / math.sqrt(m) and abs(sd / noise_std - 1) < 6 / math.sqrt(2 * m), (
+        f"sgld_step on a flat energy should add N(0, noise_std^2) noise (noise_std * randn, not "
+        f"sqrt(2 * step_size) or noise_std^2): got mean {mean:.3g} and {sd / noise_std:.3f} x noise_std")
+    z = step_fn(_flat, torch.full((1000, 5), 0.95), 0.1, noise_std, None, (-1.0, 1.0))
+    z = expect_tensor(z, "sgld_step with noise and a clamp", (1000, 5))
+    assert z.min() >= -1.0 and z.max() <= 1.0, (
+        "sgld_step with noise and clamp=(low, high): every returned sample must lie in "
+        "[low, high]; clamp after adding the noise, as the last operation of the step")
+    z = expect_tensor(step_fn(_flat, torch.zeros(1, 1, 30, 30), 0.1, noise_std, None, None),
+                      "sgld_step with noise on a batch of one", (1, 1, 30, 30))
+    assert z.unique().numel() > 0.99 * z.numel() and abs(z.std().item() / noise_std - 1) < 0.25, (
+        "sgld_step with noise on a batch of one: expected independent N(0, noise_std^2) noise")
+    z = step_fn(_flat, torch.zeros(500, 4, dtype=torch.float64), 0.1, noise_std, None, None)
+    z = expect_tensor(z, "sgld_step with noise on float64 samples", (500, 4), dtype=torch.float64)
 
 
-def _px_setup(seed: int, k: int = 5, size: int = 20):
-    torch.manual_seed(seed)
-    net = ref04.GlyphCNN(1, size, 8, k)
-    x = torch.rand(8, 1, size, size) * 2 - 1
-    make = lambda: ref03.MCMCSampler((1, size, size), 32, 0.05, 3, 1.0, 0.01, None,  # noqa: E731
-                                     (-1.0, 1.0), init="gaussian", init_std=0.1, seed=seed,
-                                     step_fn=ref03.langevin_step)
-    return net, x, make
-
-
-def check_px_step(px_fn) -> None:
-    """px_step on the reference net and sampler: same loss, energies and parameter gradients."""
-    for seed, alpha in ((1, 0.1), (2, 0.0), (3, 1.0)):
-        net, x, make = _px_setup(seed)
-        sampler_a, sampler_b = make(), make()
-        torch.manual_seed(seed)
-        out = px_fn(net, sampler_a, x, alpha)
-        assert isinstance(out, tuple) and len(out) == 3, (
-            "px_step should return (loss, energy_data, energy_model)")
-        loss, e_data, e_model = out
-        assert sampler_a.n_filled == len(x), (
-            f"px_step should draw len(x_data) = {len(x)} samples with sampler.sample(net, B) "
-            f"once; the buffer holds {sampler_a.n_filled}")
-        net.zero_grad()
-        expect_tensor(loss, "px_step loss", ())
-        loss.backward()
-        grads = [p.grad.clone() if p.grad is not None else torch.zeros_like(p)
-                 for p in net.parameters()]
-        net.zero_grad()
-        torch.manual_seed(seed)
-        ref_loss, ref_data, ref_model = ref04.px_step(net, sampler_b, x, alpha)
-        what = f"px_step(alpha={alpha})"
-        expect_close(e_data, ref_data.detach(), f"{what}: energy_data = -net(x_data)", atol=1e-4)
-        expect_close(e_model, ref_model.detach(),
-                     f"{what}: energy_model = -net(x_model) of the sampler's samples", atol=1e-4)
-        expect_close(loss, ref_loss.detach(),
-                     f"{what}: loss = mean E_data - mean E_model + alpha * (mean E_data^2 + "
-                     f"mean E_model^2)", atol=1e-4)
-        ref_loss.backward()
-        for g, p in zip(grads, net.parameters()):
-            expect_close(g, p.grad, f"{what}: gradient of the loss w.r.t. the parameters "
-                         "(the samples must be constants: no gradient through SGLD)", atol=1e-4)
-
+# ---------------------------------------------------------------- Exercise 4: the objectives
 
 def check_pyx_step(pyx_fn) -> None:
-    """Cross-entropy on get_logits and the accuracy, against the reference."""
-    for seed, k in ((4, 42), (5, 3)):
-        torch.manual_seed(seed)
+    """Mean cross-entropy of get_logits and the batch accuracy, on the reference network: values,
+    gradients to every parameter, a batch of one, odd batch sizes, logits of 1e3, tied logits,
+    float64."""
+    gen = torch.Generator().manual_seed(4)
+    torch.manual_seed(4)
+    for k, b, what in ((42, 16, "with 42 classes"), (3, 7, "on a batch of seven"),
+                       (5, 1, "on a batch of one"), (4, 9, "on float64 inputs")):
         net = ref04.GlyphCNN(1, 20, 8, k)
-        x = torch.rand(16, 1, 20, 20) * 2 - 1
-        y = torch.randint(k, (16,))
+        dtype = torch.float64 if "float64" in what else torch.float32
+        net = net.to(dtype)
+        x = (torch.rand((b, 1, 20, 20), generator=gen) * 2 - 1).to(dtype)
+        y = torch.randint(k, (b,), generator=gen)
+        with torch.no_grad():  # a few labels set to the prediction: an accuracy strictly in (0, 1)
+            pred = net.get_logits(x).argmax(1)
+        y[: (b + 1) // 3] = pred[: (b + 1) // 3]
         out = pyx_fn(net, x, y)
         assert isinstance(out, tuple) and len(out) == 2, "pyx_step should return (loss, acc)"
         loss, acc = out
         ref_loss, ref_acc = ref04.pyx_step(net, x, y)
-        expect_close(loss, ref_loss.detach(), f"pyx_step loss (K={k}): mean cross-entropy")
-        expect_close(torch.as_tensor(acc, dtype=torch.float32), ref_acc,
-                     f"pyx_step acc (K={k}): share of argmax logits equal to y")
-        assert loss.requires_grad, "the pyx_step loss must carry the gradient"
-    # A net whose logits are known: the accuracy must count argmax == y.
-    net = ref04.GlyphCNN(1, 20, 8, 3)
-    logits = torch.tensor([[5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0], [5.0, 0, 0]], requires_grad=True)
-    net.get_logits = types.MethodType(lambda self, x: logits, net)
-    loss, acc = pyx_fn(net, torch.zeros(4, 1, 20, 20), torch.tensor([0, 1, 0, 0]))
-    assert abs(float(acc) - 0.75) < 1e-6, f"3 of 4 argmax logits match y: expected acc 0.75, got {float(acc)}"
+        expect_close(loss, ref_loss.detach(), f"pyx_step {what}: loss = mean cross-entropy of "
+                     "get_logits(x) against y (a scalar, in the dtype of the logits)")
+        assert abs(float(acc) - float(ref_acc)) < 1e-6, (
+            f"pyx_step {what}: acc should be the share of images whose argmax logit equals y")
+        assert loss.requires_grad, f"pyx_step {what}: the loss must carry the gradient"
+        g_got, g_want = _grads(loss, _params(net)), _grads(ref_loss, _params(net))
+        assert _grads_match(g_got, g_want, 1e-4), (
+            f"pyx_step {what}: the loss's gradient w.r.t. the parameters differs from the "
+            f"cross-entropy's (max relative error {_rel_err(g_got, g_want):.3g}): no detach of "
+            "the logits or of the normaliser logsumexp")
+
+    # Known logits (reference get_logits on controlled layers): extremes and ties.
+    big = torch.tensor([[1000.0, -1000.0, 0.0, 999.0], [-1000.0, 1000.0, -1000.0, 0.0],
+                        [5.0, 5.0, 5.0, 5.0], [-1000.0, -1001.0, -1000.5, -1003.0],
+                        [0.5, -2.0, 3.0, 1.0]])
+    y = torch.tensor([0, 0, 2, 0, 2])
+    for logits, labels, what in ((big, y, "with logits of 1e3 and -1e3 and tied logits"),
+                                 (big.double(), y, "with float64 logits of 1e3")):
+        net = _logits_net(ref04.GlyphCNN(1, 12, 8, 4), 4)
+        x = _images_with_logits(logits).requires_grad_(True)
+        out = pyx_fn(net, x, labels)
+        assert isinstance(out, tuple) and len(out) == 2, "pyx_step should return (loss, acc)"
+        loss, acc = out
+        want = torch.nn.functional.cross_entropy(logits.double(), labels).to(logits.dtype)
+        expect_close(loss, want, f"pyx_step {what}: mean cross-entropy (use log_softmax / "
+                     "cross_entropy, not log of softmax)", atol=1e-5, rtol=1e-5)
+        assert loss.requires_grad, f"pyx_step {what}: the loss must carry the gradient"
+        (g,) = torch.autograd.grad(loss, x)
+        soft = logits.double().softmax(1)
+        g_want = ((soft - torch.nn.functional.one_hot(labels, 4)) / len(labels)).to(logits.dtype)
+        assert torch.allclose(g.view(len(labels), -1)[:, :4], g_want, atol=1e-6, rtol=1e-4), (
+            f"pyx_step {what}: the gradient w.r.t. the logits should be (softmax - onehot(y)) / B")
+        # Rows without ties: rows 0, 1, 3, 4 predict 0, 1, 0, 2: three of the four match.
+        ok = [0, 1, 3, 4]
+        sub = pyx_fn(net, x.detach()[ok], labels[ok])
+        assert abs(float(sub[1]) - 0.75) < 1e-6, (
+            f"pyx_step {what}: acc should be the share of images whose argmax logit equals y, "
+            "averaged over the batch")
+
+
+def _spy_sampler(size: int, buffer_size: int, seed: int):
+    """The reference sampler (reference buffer policy and SGLD step), recording each sample call."""
+
+    class SpySampler(ref03.MCMCSampler):
+        def sample(self, net, batch_size, y=None, n_steps=None):
+            out = super().sample(net, batch_size, y, n_steps)
+            self.calls.append((batch_size, y, n_steps, out.detach().clone()))
+            return out
+
+    s = SpySampler((1, size, size), buffer_size, 0.3, 3, 1.0, 0.01, None, (-1.0, 1.0),
+                   init="gaussian", init_std=0.1, seed=seed, step_fn=ref03.langevin_step)
+    s.calls = []
+    return s
+
+
+def _px_parts(net, x_data, x_model, alpha, detach_data=False, detach_model=False):
+    e_data, e_model = -net(x_data), -net(x_model)
+    if detach_data:
+        e_data = e_data.detach()
+    if detach_model:
+        e_model = e_model.detach()
+    cd = e_data.mean() - e_model.mean()
+    return cd + alpha * (e_data.pow(2).mean() + e_model.pow(2).mean()), e_data, e_model
+
+
+def _px_net(seed: int, k: int, size: int, bias: float = 0.0):
+    torch.manual_seed(seed)
+    net = ref04.GlyphCNN(1, size, 8, k)
+    if bias:
+        with torch.no_grad():
+            net.head[-1].bias += bias
+    return net
+
+
+def check_px_step(px_fn) -> None:
+    """px_step on the reference network and sampler: one sampler.sample(net, B) call, energies
+    -net(x) of the data and of exactly those samples, the CD + L2 loss, and its parameter gradient
+    through both energies (samples constant); batch of one, odd sizes, energies near +-500, an
+    empty, a filling and a full buffer."""
+    gen = torch.Generator().manual_seed(21)
+    cases = [  # seed, K, image size, batch, alpha, logit bias, what
+        (1, 5, 20, 8, 0.1, 0.0, "on a batch of eight"),
+        (2, 3, 16, 7, 0.0, 0.0, "with alpha = 0 on a batch of seven"),
+        (3, 4, 16, 1, 0.37, 0.0, "on a batch of one"),
+        (4, 5, 16, 5, 0.1, 500.0, "with energies near -500"),
+        (5, 5, 16, 5, 0.1, -500.0, "with energies near +500"),
+    ]
+    for seed, k, size, b, alpha, bias, what in cases:
+        net = _px_net(seed, k, size, bias)
+        sampler = _spy_sampler(size, max(b + b // 2, 2), seed)
+        for phase in ("an empty buffer", "a buffer filling up", "a full buffer"):
+            where = f"px_step {what}, {phase}"
+            x = torch.rand((b, 1, size, size), generator=gen) * 2 - 1
+            net.zero_grad(set_to_none=True)
+            n_calls = len(sampler.calls)
+            out = px_fn(net, sampler, x, alpha)
+            assert isinstance(out, tuple) and len(out) == 3, (
+                "px_step should return (loss, energy_data, energy_model)")
+            calls = sampler.calls[n_calls:]
+            assert len(calls) == 1, (
+                f"{where}: call sampler.sample(net, B) exactly once per step (called "
+                f"{len(calls)} times)")
+            batch_size, y_used, _, x_model = calls[0]
+            assert batch_size == len(x), (
+                f"{where}: draw as many samples as there are data images, "
+                "sampler.sample(net, x_data.shape[0]), not a fixed number")
+            assert y_used is None, f"{where}: p(x) needs unconditional samples (no labels)"
+            assert all(p.grad is None for p in net.parameters()), (
+                f"{where}: px_step must not call backward() itself: the training step does")
+            assert all(p.requires_grad for p in net.parameters()), (
+                f"{where}: px_step left the network's parameters frozen")
+            loss, e_data, e_model = out
+            want_loss, want_data, want_model = _px_parts(net, x, x_model, alpha)
+            expect_close(e_data, want_data.detach(), f"{where}: energy_data = -net(x_data), "
+                         "shape (B,)", atol=1e-4)
+            expect_close(e_model, want_model.detach(), f"{where}: energy_model = -net(x_model) "
+                         "of the samples that sampler.sample returned, shape (B,)", atol=1e-4)
+            expect_close(loss, want_loss.detach(), f"{where}: loss = mean E_data - mean E_model "
+                         "+ alpha * (mean E_data^2 + mean E_model^2), a scalar", atol=1e-4)
+            assert loss.requires_grad, (
+                f"{where}: the loss carries no gradient; the energies must keep their graph")
+            params = _params(net)
+            g_got = _grads(loss, params)
+            g_want = _grads(want_loss, params)
+            if _grads_match(g_got, g_want, 1e-3):
+                continue
+            no_model = _grads(_px_parts(net, x, x_model, alpha, detach_model=True)[0], params)
+            no_data = _grads(_px_parts(net, x, x_model, alpha, detach_data=True)[0], params)
+            if _grads_match(g_got, no_model, 1e-3):
+                raise AssertionError(
+                    f"{where}: the loss does not reach the parameters through energy_model: "
+                    "-net(x_model) must be computed with gradients (the samples themselves are "
+                    "constants, their energy is not)")
+            if _grads_match(g_got, no_data, 1e-3):
+                raise AssertionError(
+                    f"{where}: the loss does not reach the parameters through energy_data "
+                    "(no detach / no_grad on -net(x_data))")
+            raise AssertionError(
+                f"{where}: the gradient of the loss w.r.t. the parameters is wrong (max relative "
+                f"error {_rel_err(g_got, g_want):.3g}); it must flow through both energies and "
+                "not through the SGLD samples")
 
 
 def check_jem_step(step_fn) -> None:
-    """The objective combines the two parts with their weights and skips q(x) at weight 0."""
+    """The objective px_weight * loss_px + pyx_weight * loss_pyx with the parts it is given:
+    values, unweighted parts, gradient reaching both parts with their weights; px_step skipped
+    (loss_px 0) at px_weight 0; with the reference parts, loss and gradient on a real network."""
     calls = []
-    px_loss, pyx_loss = torch.tensor(2.0, requires_grad=True), torch.tensor(3.0, requires_grad=True)
 
-    def fake_px(net, sampler, x, alpha):
-        calls.append(("px", alpha))
-        return px_loss * 1.0, torch.zeros(len(x)), torch.zeros(len(x))
+    def parts():
+        px_leaf = torch.tensor(2.0, requires_grad=True)
+        pyx_leaf = torch.tensor(3.0, requires_grad=True)
 
-    def fake_pyx(net, x, y):
-        calls.append(("pyx",))
-        return pyx_loss * 1.0, torch.tensor(0.5)
+        def fake_px(net, sampler, x_data, alpha):
+            calls.append(("px", net, sampler, x_data, alpha))
+            return px_leaf * 1.0, torch.zeros(len(x_data)), torch.zeros(len(x_data))
 
-    x, y = torch.zeros(4, 1, 8, 8), torch.zeros(4, dtype=torch.long)
-    for w_px, w_pyx in ((1.0, 1.0), (0.5, 2.0)):
+        def fake_pyx(net, x, y):
+            calls.append(("pyx", net, x, y))
+            return pyx_leaf * 1.0, torch.tensor(0.625)
+
+        return px_leaf, pyx_leaf, fake_px, fake_pyx
+
+    # A real network and sampler: code that calls other parts than the ones it is given runs,
+    # and the check can say so.
+    net, sampler = _px_net(9, 5, 16), _spy_sampler(16, 6, 9)
+    x, y = torch.rand(3, 1, 16, 16) * 2 - 1, torch.tensor([1, 0, 4])
+    for w_px, w_pyx, what in ((1.0, 1.0, "with unit weights"), (0.37, 2.5, "with other weights"),
+                              (1.0, 0.25, "with a small classifier weight")):
         calls.clear()
-        out = step_fn(None, None, x, y, 0.3, w_px, w_pyx, fake_px, fake_pyx)
+        px_leaf, pyx_leaf, fake_px, fake_pyx = parts()
+        out = step_fn(net, sampler, x, y, 0.3, w_px, w_pyx, fake_px, fake_pyx)
         assert isinstance(out, tuple) and len(out) == 4, (
             "jem_step should return (loss, loss_px, loss_pyx, acc)")
         loss, loss_px, loss_pyx, acc = out
+        px_calls = [c for c in calls if c[0] == "px"]
+        pyx_calls = [c for c in calls if c[0] == "pyx"]
+        assert px_calls and pyx_calls, (
+            f"jem_step {what}: call the px_step_fn and pyx_step_fn it is given (not the "
+            "notebook's functions by name)")
+        assert len(px_calls) == 1, (
+            f"jem_step {what}: call px_step_fn once per step (each call runs SGLD and "
+            "updates the buffer)")
+        _, n_, s_, x_, a_ = px_calls[0]
+        assert n_ is net and s_ is sampler and x_ is x and a_ == 0.3, (
+            f"jem_step {what}: call px_step_fn(net, sampler, x, alpha) with its own arguments")
+        _, n_, x_, y_ = pyx_calls[0]
+        assert n_ is net and x_ is x and y_ is y, (
+            f"jem_step {what}: call pyx_step_fn(net, x, y) with its own arguments")
+        assert isinstance(loss, torch.Tensor) and loss.dim() == 0, (
+            f"jem_step {what}: the loss should be a scalar tensor")
         want = w_px * 2.0 + w_pyx * 3.0
         assert abs(float(loss.detach()) - want) < 1e-5, (
-            f"with px_weight={w_px}, pyx_weight={w_pyx}, loss_px=2, loss_pyx=3 the loss should be "
-            f"{want}, got {float(loss.detach())}")
-        assert abs(float(loss_px.detach()) - 2.0) < 1e-6 and abs(float(loss_pyx.detach()) - 3.0) < 1e-6, (
-            "loss_px and loss_pyx should be the two parts' losses, unweighted")
-        assert ("px", 0.3) in calls, "jem_step should call px_step_fn(net, sampler, x, alpha)"
-        assert isinstance(loss, torch.Tensor) and loss.requires_grad, "loss must carry the gradient"
-    calls.clear()
-    loss, loss_px, _, _ = step_fn(None, None, x, y, 0.3, 0.0, 1.0, fake_px, fake_pyx)
-    assert not any(c[0] == "px" for c in calls), (
-        "with px_weight=0 jem_step should skip px_step (no SGLD: a plain classifier step)")
-    assert abs(float(loss.detach()) - 3.0) < 1e-6 and abs(float(torch.as_tensor(loss_px).detach())) < 1e-6, (
-        "with px_weight=0 the loss is the classifier's alone and loss_px is 0")
-    # With the real parts.
-    net, x, make = _px_setup(9)
-    y = torch.randint(5, (8,))
-    torch.manual_seed(9)
-    got = step_fn(net, make(), x, y, 0.1, 1.0, 1.0, ref04.px_step, ref04.pyx_step)
-    torch.manual_seed(9)
-    want = ref04.jem_step(net, make(), x, y, 0.1, 1.0, 1.0)
-    expect_close(got[0], want[0].detach(), "jem_step loss with the reference parts", atol=1e-4)
+            f"jem_step {what}: loss should be px_weight * loss_px + pyx_weight * loss_pyx")
+        assert (abs(float(torch.as_tensor(loss_px).detach()) - 2.0) < 1e-6
+                and abs(float(torch.as_tensor(loss_pyx).detach()) - 3.0) < 1e-6), (
+            f"jem_step {what}: loss_px and loss_pyx should be the two parts' losses, unweighted")
+        assert abs(float(torch.as_tensor(acc)) - 0.625) < 1e-6, (
+            f"jem_step {what}: acc should be the accuracy pyx_step_fn returns")
+        assert loss.requires_grad, f"jem_step {what}: the loss must carry the gradient"
+        g_px, g_pyx = _grads(loss, [px_leaf, pyx_leaf])
+        assert abs(float(g_px) - w_px) < 1e-6, (
+            f"jem_step {what}: the gradient must reach the p(x) part with weight px_weight "
+            "(no .item() / detach of loss_px in the sum)")
+        assert abs(float(g_pyx) - w_pyx) < 1e-6, (
+            f"jem_step {what}: the gradient must reach the classifier part with weight "
+            "pyx_weight (no .item() / detach of loss_pyx in the sum)")
+
+    for w_pyx in (1.0, 2.5):
+        calls.clear()
+        px_leaf, pyx_leaf, fake_px, fake_pyx = parts()
+        loss, loss_px, loss_pyx, acc = step_fn(net, sampler, x, y, 0.3, 0.0, w_pyx, fake_px, fake_pyx)
+        assert not any(c[0] == "px" for c in calls), (
+            "with px_weight=0 jem_step should skip px_step (no SGLD: a plain classifier step)")
+        assert abs(float(torch.as_tensor(loss_px).detach())) < 1e-6, (
+            "with px_weight=0 jem_step should report loss_px = 0")
+        assert isinstance(loss, torch.Tensor) and abs(float(loss.detach()) - w_pyx * 3.0) < 1e-6, (
+            "with px_weight=0 the loss is pyx_weight * loss_pyx (the classifier's alone)")
+        assert loss.requires_grad and abs(float(_grads(loss, [pyx_leaf])[0]) - w_pyx) < 1e-6, (
+            "with px_weight=0 the gradient must reach the classifier part with weight pyx_weight")
+
+    # With the reference parts on a real network and the reference sampler: a batch of three.
+    net = _px_net(9, 5, 16)
+    sampler = _spy_sampler(16, 6, 9)
+    gen = torch.Generator().manual_seed(9)
+    x = torch.rand((3, 1, 16, 16), generator=gen) * 2 - 1
+    y = torch.tensor([4, 0, 2])
+    net.zero_grad(set_to_none=True)
+    out = step_fn(net, sampler, x, y, 0.1, 0.5, 2.0, ref04.px_step, ref04.pyx_step)
+    assert len(sampler.calls) == 1, "jem_step with the reference parts should draw one batch of samples"
+    x_model = sampler.calls[0][3]
+    want = 0.5 * _px_parts(net, x, x_model, 0.1)[0] + 2.0 * ref04.pyx_step(net, x, y)[0]
+    expect_close(out[0], want.detach(), "jem_step loss with the reference parts on a network",
+                 atol=1e-4)
+    params = _params(net)
+    g_got, g_want = _grads(out[0], params), _grads(want, params)
+    assert _grads_match(g_got, g_want, 1e-3), (
+        "jem_step with the reference parts: the loss's gradient w.r.t. the parameters is wrong "
+        f"(max relative error {_rel_err(g_got, g_want):.3g})")
 
 
+for _name, _check in list(globals().items()):
+    if _name.startswith("check_") and callable(_check):
+        globals()[_name] = _single_threaded(_check)
 guard_checks(globals())  # time / memory limits, clean failure messages (common.py)
