@@ -12,7 +12,7 @@ SHARED ?= ../shared/data
 JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test test-fast grade bench bench-grading clean
+.PHONY: setup data notebooks release course test test-fast browser grade bench bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
@@ -43,8 +43,17 @@ release: notebooks
 course: data notebooks
 	$(PY) -m ebm_course.instructor.cli course
 
-test: setup data/MNIST
+test: setup data/MNIST browser
 	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest
+
+# The browser test needs Debian's chromium and chromedriver; install them when missing and
+# possible (root with apt), else the test says why it skips.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "installing chromium and chromium-driver for the browser test ..."; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      chromium chromium-driver) >/dev/null 2>&1 || \
+	    echo "could not install chromium + chromium-driver: tests/test_browser.py will skip"; }
 
 # The development tier: unit, analytic, grader and release tests; no notebook execution, no
 # training past a few steps (tests marked `slow` are left out).

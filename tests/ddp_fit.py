@@ -6,23 +6,27 @@ launcher re-runs this file once per rank.
 
 import json
 import sys
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from ebm_course.ebm import DeepEnergyModel, EBMConfig
-from ebm_course.jem import JEM, JEMConfig
+from ebm_course.ebm import EBMConfig
+from ebm_course.jem import JEMConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.reference_models import ebm_model, jem_model  # noqa: E402  (the reference pieces)
 
 
 def make_module(kind: str) -> tuple[pl.LightningModule, str]:
     """The module to train and the name of a validation metric it logs with sync_dist."""
     if kind == "ebm":
-        return DeepEnergyModel(EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16)), \
+        return ebm_model(EBMConfig(n_steps=2, buffer_size=64, hidden=8, batch_size=16)), \
             "val_cd_noise"
     config = JEMConfig(image_size=28, n_classes=3, hidden=8, n_steps=2, buffer_size=64,
                        batch_size=16)
-    return JEM(config), "val_acc"
+    return jem_model(config), "val_acc"
 
 
 def main(out_dir: str, kind: str) -> None:

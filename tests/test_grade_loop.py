@@ -11,6 +11,7 @@ Two grading runs, each shared by the tests below it:
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 import shutil
@@ -228,8 +229,10 @@ def test_hostile_run_reports_the_unreadable_notebook_and_generated_first(hostile
 def test_locked_cell_edits_are_reported_and_checksum_noise_filtered(hostile):
     summary = hostile["summary"]
     assert "locked cell edited: tampered/01_theory cell gmm_energy_tests" in summary, summary
-    edited = [line for line in summary.splitlines() if line.startswith("locked cell edited")]
-    assert len(edited) == 1, edited  # nobody else touched a locked cell
+    for cell in ("grid_log_partition_tests", "histogram_tv_tests"):
+        assert f"locked cell deleted: tampered/01_theory cell {cell}" in summary, summary
+    touched = [line for line in summary.splitlines() if line.startswith("locked cell")]
+    assert len(touched) == 3, touched  # nobody else touched a locked cell
     log = (hostile["root"] / "grades.log").read_text()
     assert "Attribute 'checksum'" not in log
 
@@ -276,17 +279,24 @@ def _case_lines() -> set[str]:
     tracebacks show, contain as well aside)."""
     public = [*(ROOT / "course" / "src").glob("*.py"), *(ROOT / "ebm_course").glob("*.py"),
               *(ROOT / "ebm_course" / "instructor" / "reference").glob("*.py")]  # notebook cells
-    in_notebooks = {line.strip() for src in public for line in src.read_text().splitlines()}
+    public_text = "\n".join(src.read_text() for src in public)  # what students may see anyway
     lines = set()
     for path in GRADING.glob("*.py"):
         if path.name in ("__init__.py", "common.py", "limits.py"):
             continue
+        # Docstrings say what a check tests (the feedback quotes them: meant to be read).
+        tree = ast.parse(path.read_text())
+        said = {line.strip() for node in ast.walk(tree)
+                if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+                and ast.get_docstring(node) for line in ast.get_docstring(node).splitlines()}
         for line in path.read_text().splitlines():
+            if line.strip() in said:
+                continue
             code = line.strip()
             if (len(code) >= 20 and not code.startswith(('"', "f\"", "'", "#", "(", ")"))
                     and not code.endswith('"""')):
                 lines.add(code)
-    return lines - in_notebooks
+    return {line for line in lines if line not in public_text}
 
 
 @pytest.mark.slow

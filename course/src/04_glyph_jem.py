@@ -11,9 +11,11 @@
 # training step. **What you answer** (graded by hand): three short questions. Visible tests run
 # here; hidden tests grade each part on other cases, in isolation.
 #
-# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (a few minutes on a laptop CPU: mostly
-# classification, then a short JEM phase with few SGLD steps), `full` (the paper's settings on
-# one GPU), `grade` (the autograder: tiny training). The first cell prints which one runs.
+# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 1.5 minutes for
+# the whole notebook on a 2-core machine with a finished student's functions, plus a few
+# minutes once to generate the glyph set; mostly classification, then a short JEM phase with
+# few SGLD steps), `full` (the paper's settings on one GPU; not yet timed by the course),
+# `grade` (the autograder: tiny training). The first cell prints which one runs.
 
 # %%
 import dataclasses

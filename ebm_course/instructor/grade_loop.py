@@ -57,7 +57,7 @@ class GradeReport:
     generated: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     manual_cells: int = 0
-    locked_edits: list[tuple[str, str, str]] = field(default_factory=list)  # student, a, cell
+    locked_edits: list[tuple[str, str, str, str]] = field(default_factory=list)  # s, a, cell, how
     checksum_notices: int = 0
 
     def summary(self) -> str:
@@ -84,12 +84,13 @@ class GradeReport:
                      if self.manual_cells else "(autograded points)")
         for (student, a), why in sorted(self.failures.items()):
             lines.append(f"could not grade {student}/{a} (0 points until fixed): {why}")
-        for student, a, cell in self.locked_edits:
-            lines.append(f"locked cell edited: {student}/{a} cell {cell} (graded as released: "
+        for student, a, cell, how in self.locked_edits:
+            lines.append(f"locked cell {how}: {student}/{a} cell {cell} (graded as released: "
                          "nbgrader restored it)")
         if self.checksum_notices:
-            lines.append(f"({self.checksum_notices} locked-cell checksum notices without a "
-                         "source change left out of the log: nbgrader#1961)")
+            lines.append(f"({self.checksum_notices} nbgrader checksum notices left out of the "
+                         "log: every released test cell lacks its hidden tests, nbgrader#1961; "
+                         "real edits of locked cells are listed above)")
         for note in self.ignored:
             lines.append(f"ignored: {note}")
         if self.generated:
@@ -247,15 +248,15 @@ def _autograde(root: Path, todo: list[str], found: dict, extra: list[str], env: 
                 started.append(m.group("path"))
                 bar.set_postfix_str(f"{name} {Path(m.group('path')).parts[-3]}")
             changed = CHANGED.search(line)
-            if changed and started:
-                if changed["attr"] == "source":
-                    student = Path(started[-1]).parts[-3]
-                    locked_edits.append((student, name, changed["cell"]))
-                elif changed["attr"] == "checksum":
-                    notices[0] += 1
-                    return False  # noise: not in the log
+            if changed and changed["attr"] == "checksum":
+                notices[0] += 1  # real edits are found from the notebooks themselves
+                return False
             return True
 
+        for student in found:
+            if name in found[student]:
+                locked_edits += [(student, name, cell, how) for cell, how in
+                                 locked_cell_changes(root, name, found[student][name])]
         others = _exclude_others(root, name, found) if exclude else []
         log.write(f"### nbgrader autograde {name}\n")
         _nbgrader(root, "autograde", name, "--create", "--force", *extra, *others, log=log,
@@ -271,6 +272,55 @@ def _autograde(root: Path, todo: list[str], found: dict, extra: list[str], env: 
             others = _exclude_others(root, name, found) if exclude else []
             log.write(f"### nbgrader generate_feedback {name}\n")
             _nbgrader(root, "generate_feedback", name, "--force", *others, log=log, env=env)
+            for student in found:
+                for page in (root / "feedback" / student / name).glob("*.html"):
+                    scrub_paths(page, root)
+
+
+def scrub_paths(page: Path, root: Path) -> None:
+    """Replace the instructor's folders in a feedback page by placeholders (a traceback through
+    the package names its files): ``<course>``, ``<ebm_course>``, ``<python>``, ``~``."""
+    import ebm_course
+
+    places = {str(Path(root).resolve()): "<course>", str(Path(root)): "<course>",
+              str(Path(ebm_course.__file__).resolve().parent): "<ebm_course>",
+              str(Path(sys.prefix)): "<python>", str(Path(sys.base_prefix)): "<python>",
+              str(Path(ebm_course.__file__).resolve().parents[1]): "<project>",
+              str(Path.home()): "~"}
+    text = original = page.read_text()
+    for place in sorted(places, key=len, reverse=True):
+        if len(place) > 1:
+            text = text.replace(place, places[place])
+    if text != original:
+        page.write_text(text)
+
+
+def locked_cell_changes(root: Path, name: str, notebook: Path) -> list[tuple[str, str]]:
+    """``(cell, "edited" | "deleted")`` for each locked cell of the released notebook that a
+    submission changed or removed (nbgrader restores both from the gradebook when grading).
+
+    nbgrader itself cannot tell: it logs a checksum change for every released test cell,
+    because the release drops the hidden tests that the source cell's checksum includes
+    (nbgrader#1961). Here a cell counts as untouched when it equals the released cell or the
+    source cell (a submission made from the instructor's notebook carries the hidden tests).
+    """
+    try:
+        versions = [nbformat.read(root / folder / name / f"{name}.ipynb", as_version=4)
+                    for folder in ("release", "course")]
+        submitted = nbformat.read(notebook, as_version=4)
+    except Exception:  # no release to compare with, or a notebook nbgrader cannot read either
+        return []
+
+    def locked(nb):
+        return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("locked")
+                and "grade_id" in c.metadata["nbgrader"]}
+
+    released, source = (locked(nb) for nb in versions)  # as released, or with hidden tests
+    got = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source.strip()
+           for c in submitted.cells}
+    return [(cell, "deleted" if cell not in got else "edited") for cell in released
+            if got.get(cell) not in (released[cell], source.get(cell))]
 
 
 def shard_course(root: Path, shard: Path) -> Path:
@@ -281,6 +331,8 @@ def shard_course(root: Path, shard: Path) -> Path:
     shard.mkdir(parents=True)
     shutil.copy2(root / "nbgrader_config.py", shard / "nbgrader_config.py")
     (shard / "course").symlink_to((root / "course").resolve(), target_is_directory=True)
+    if (root / "release").is_dir():  # what locked_cell_changes compares submissions with
+        (shard / "release").symlink_to((root / "release").resolve(), target_is_directory=True)
     shutil.copy2(root / "gradebook.db", shard / "gradebook.db")
     return shard
 
@@ -413,8 +465,12 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
 def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | None,
            timeout: int | None, feedback: bool, progress: bool, env: dict | None,
            jobs: int = 1) -> GradeReport:
+    from ..config import data_root
+
     start = time.time()
-    env = {"EBM_COURSE_PROFILE": "grade", **(env or {})}
+    # The grade profile, and the instructor's datasets, whatever the course folder holds
+    # (a scratch course for a shard, a course copy without data/).
+    env = {"EBM_COURSE_PROFILE": "grade", "EBM_COURSE_DATA": str(data_root()), **(env or {})}
     out = Path(out).resolve() if out else root / "grades.csv"
     log_path = out.with_suffix(".log")
     available = assignments(root / "course")
@@ -429,7 +485,7 @@ def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | N
     todo = [a for a in wanted if any(a in nbs for nbs in found.values())]
     students = sorted(found)
     failures: dict[tuple[str, str], str] = {}
-    locked_edits: list[tuple[str, str, str]] = []
+    locked_edits: list[tuple[str, str, str, str]] = []
     notices = [0]
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:

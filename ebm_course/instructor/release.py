@@ -78,7 +78,8 @@ STUDENT_SERVER_CONFIG = {"ServerApp": {"jpserver_extensions": {
     "nbgrader.server_extensions.validate_assignment": True}}}
 STUDENT_PAGE_CONFIG = {"disabledExtensions": {
     "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
-    "@jupyter/nbgrader:assignment-list": True, "@jupyter/nbgrader:course-list": True}}
+    "@jupyter/nbgrader:assignment-list": True, "@jupyter/nbgrader:course-list": True,
+    "@jupyterlab/apputils-extension:announcements": True}}  # no "Jupyter news?" pop-up
 STUDENT_EXTRA_DEPENDENCIES = ["jupyterlab>=4", "ipykernel>=6", "ipywidgets>=8",
                               "nbgrader>=0.9,<0.10"]
 

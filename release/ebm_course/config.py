@@ -42,16 +42,22 @@ def get_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _is_course(folder: Path) -> bool:
+    project = folder / "pyproject.toml"
+    return project.is_file() and 'name = "ebm_course"' in project.read_text(errors="replace")
+
+
 def course_root() -> Path:
     """The course folder: the nearest folder above the working directory whose
     ``pyproject.toml`` is the course's (the project checkout, or a student's ``release/``);
-    the working directory itself when there is none (an installed package, no checkout)."""
+    else the checkout this package runs from (an instructor's editable install, working in a
+    scratch folder); else the working directory."""
     here = Path.cwd().resolve()
     for folder in (here, *here.parents):
-        project = folder / "pyproject.toml"
-        if project.is_file() and 'name = "ebm_course"' in project.read_text(errors="replace"):
+        if _is_course(folder):
             return folder
-    return here
+    checkout = Path(__file__).resolve().parents[1]
+    return checkout if _is_course(checkout) else here
 
 
 def is_student_edition() -> bool:
