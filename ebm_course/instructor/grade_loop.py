@@ -253,10 +253,11 @@ def _autograde(root: Path, todo: list[str], found: dict, extra: list[str], env: 
                 return False
             return True
 
+        versions = locked_cells(root, name)
         for student in found:
             if name in found[student]:
                 locked_edits += [(student, name, cell, how) for cell, how in
-                                 locked_cell_changes(root, name, found[student][name])]
+                                 locked_cell_changes(versions, found[student][name])]
         others = _exclude_others(root, name, found) if exclude else []
         log.write(f"### nbgrader autograde {name}\n")
         _nbgrader(root, "autograde", name, "--create", "--force", *extra, *others, log=log,
@@ -264,29 +265,33 @@ def _autograde(root: Path, todo: list[str], found: dict, extra: list[str], env: 
         if started:
             bar.update(1)
         failures.update(_parse_failures(lines))
-        n_here = sum(name in found[s] for s in found
-                     if (root / "submitted" / s / name).exists())
+        n_here = sum(name in nbs for nbs in found.values())
         bar.update(max(0, n_here - len(started)))  # notebooks nbgrader never reached
     if feedback:
+        places = instructor_places(root)
         for name in todo:
             others = _exclude_others(root, name, found) if exclude else []
             log.write(f"### nbgrader generate_feedback {name}\n")
             _nbgrader(root, "generate_feedback", name, "--force", *others, log=log, env=env)
             for student in found:
                 for page in (root / "feedback" / student / name).glob("*.html"):
-                    scrub_paths(page, root)
+                    scrub_paths(page, places)
 
 
-def scrub_paths(page: Path, root: Path) -> None:
-    """Replace the instructor's folders in a feedback page by placeholders (a traceback through
-    the package names its files): ``<course>``, ``<ebm_course>``, ``<python>``, ``~``."""
+def instructor_places(root: Path) -> dict[str, str]:
+    """The instructor's folders a feedback page may name, each with its placeholder."""
     import ebm_course
 
-    places = {str(Path(root).resolve()): "<course>", str(Path(root)): "<course>",
-              str(Path(ebm_course.__file__).resolve().parent): "<ebm_course>",
-              str(Path(sys.prefix)): "<python>", str(Path(sys.base_prefix)): "<python>",
-              str(Path(ebm_course.__file__).resolve().parents[1]): "<project>",
-              str(Path.home()): "~"}
+    package = Path(ebm_course.__file__).resolve().parent
+    return {str(Path(root).resolve()): "<course>", str(Path(root)): "<course>",
+            str(package): "<ebm_course>", str(package.parent): "<project>",
+            str(Path(sys.prefix)): "<python>", str(Path(sys.base_prefix)): "<python>",
+            str(Path.home()): "~"}
+
+
+def scrub_paths(page: Path, places: dict[str, str]) -> None:
+    """Replace the instructor's folders in a feedback page by placeholders (a traceback through
+    the package names its files): ``places`` from :func:`instructor_places`."""
     text = original = page.read_text()
     for place in sorted(places, key=len, reverse=True):
         if len(place) > 1:
@@ -295,7 +300,24 @@ def scrub_paths(page: Path, root: Path) -> None:
         page.write_text(text)
 
 
-def locked_cell_changes(root: Path, name: str, notebook: Path) -> list[tuple[str, str]]:
+def _locked(nb) -> dict[str, str]:
+    return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("locked")
+            and "grade_id" in c.metadata["nbgrader"]}
+
+
+def locked_cells(root: Path, name: str) -> tuple[dict, dict] | None:
+    """The locked cells of an assignment as released and as in the source (with its hidden
+    tests), ``{grade_id: source}`` each; None when either notebook cannot be read."""
+    try:
+        return tuple(_locked(nbformat.read(root / folder / name / f"{name}.ipynb", as_version=4))
+                     for folder in ("release", "course"))
+    except Exception:
+        return None
+
+
+def locked_cell_changes(versions: tuple[dict, dict] | None,
+                        notebook: Path) -> list[tuple[str, str]]:
     """``(cell, "edited" | "deleted")`` for each locked cell of the released notebook that a
     submission changed or removed (nbgrader restores both from the gradebook when grading).
 
@@ -303,20 +325,18 @@ def locked_cell_changes(root: Path, name: str, notebook: Path) -> list[tuple[str
     because the release drops the hidden tests that the source cell's checksum includes
     (nbgrader#1961). Here a cell counts as untouched when it equals the released cell or the
     source cell (a submission made from the instructor's notebook carries the hidden tests).
+
+    Args:
+        versions: :func:`locked_cells` of the assignment (read once for all its students).
+        notebook: the submission.
     """
     try:
-        versions = [nbformat.read(root / folder / name / f"{name}.ipynb", as_version=4)
-                    for folder in ("release", "course")]
         submitted = nbformat.read(notebook, as_version=4)
-    except Exception:  # no release to compare with, or a notebook nbgrader cannot read either
+    except Exception:  # a notebook nbgrader cannot read either: reported as ungradable
         return []
-
-    def locked(nb):
-        return {c.metadata["nbgrader"]["grade_id"]: c.source.strip() for c in nb.cells
-                if c.metadata.get("nbgrader", {}).get("locked")
-                and "grade_id" in c.metadata["nbgrader"]}
-
-    released, source = (locked(nb) for nb in versions)  # as released, or with hidden tests
+    if versions is None:
+        return []
+    released, source = versions
     got = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source.strip()
            for c in submitted.cells}
     return [(cell, "deleted" if cell not in got else "edited") for cell in released

@@ -92,8 +92,7 @@ def require(name: str = "MNIST", root: str | Path | None = None) -> str:
     if not mirror_reachable(name):
         raise _missing(name, root, "this machine cannot reach torchvision's download mirrors "
                        "(offline?)")
-    for train in (True, False):
-        MNIST_FAMILY[name](root=str(root), train=train, download=True)
+    MNIST_FAMILY[name](root=str(root), download=True)  # fetches both splits' files
     return f"{name} under {root} (downloaded now)"
 
 
