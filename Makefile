@@ -2,7 +2,9 @@
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
 #   make test-fast   what needs no notebook run and no real training (under 3 min)
+#   make smoke-full [STEP_CAP=3]   every notebook in the full profile, training capped (results/smoke_full.json)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
+#   make bench-train [BUDGET=240]   time to quality: 03's EBM vs the tutorial's, same wall clock (results/bench_train.json)
 #   make bench-grading [STUDENTS=1] [BLANK=0] [JOBS=1,2]   time the grading loop (results/bench_grading.json)
 #   make grade SUBMISSIONS=path [OUT=grades.csv] [WORKERS=n]   autograde <path>/<student>/<assignment>.ipynb
 VENV   ?= .venv
@@ -12,11 +14,11 @@ SHARED ?= ../shared/data
 JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test test-fast browser grade bench bench-grading clean
+.PHONY: setup data notebooks release course test test-fast browser grade smoke-full bench bench-train bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,7p' Makefile
+	@sed -n '2,9p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -65,8 +67,14 @@ grade: setup data/MNIST
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=grades.csv]"; exit 2; }
 	$(PY) -m ebm_course.instructor.cli grade "$(SUBMISSIONS)" $(if $(OUT),--out "$(OUT)") $(if $(WORKERS),--jobs $(WORKERS))
 
+smoke-full: data notebooks
+	$(PY) -m ebm_course.instructor.cli smoke --step-cap $(or $(STEP_CAP),3)
+
 bench: setup
 	$(PY) benchmarks/sampler_speed.py
+
+bench-train: setup data/MNIST
+	$(PY) benchmarks/train_time.py --budget $(or $(BUDGET),240)
 
 bench-grading: setup data/MNIST
 	$(PY) benchmarks/grading_time.py --students $(or $(STUDENTS),1) --blank $(or $(BLANK),0) --jobs $(JOBS)

@@ -36,56 +36,9 @@ import torch
 from ebm_course.instructor.reference.mnist_ebm import CNNEnergy, MCMCSampler, langevin_step
 from ebm_course.results import results_dir
 from ebm_course.sampling import cpu_has_native_bf16, resolve_precision
+from tutorial import TutorialSampler
 
 BATCH, STEPS, STEP_SIZE, NOISE, SHAPE = 128, 60, 10.0, 0.005, (1, 28, 28)
-
-
-class TutorialSampler:
-    """The tutorial's Sampler, verbatim in substance (device handling made explicit)."""
-
-    def __init__(self, model, img_shape, sample_size, max_len=8192):
-        self.model, self.img_shape, self.sample_size, self.max_len = model, img_shape, sample_size, max_len
-        self.examples = [(torch.rand((1,) + img_shape) * 2 - 1) for _ in range(self.sample_size)]
-
-    def sample_new_exmps(self, steps=60, step_size=10):
-        n_new = np.random.binomial(self.sample_size, 0.05)
-        rand_imgs = torch.rand((n_new,) + self.img_shape) * 2 - 1
-        old_imgs = torch.cat(random.choices(self.examples, k=self.sample_size - n_new), dim=0)
-        inp_imgs = torch.cat([rand_imgs, old_imgs], dim=0).detach()
-        inp_imgs = TutorialSampler.generate_samples(self.model, inp_imgs, steps=steps, step_size=step_size)
-        self.examples = list(inp_imgs.chunk(self.sample_size, dim=0)) + self.examples
-        self.examples = self.examples[: self.max_len]
-        return inp_imgs
-
-    @staticmethod
-    def generate_samples(model, inp_imgs, steps=60, step_size=10, return_img_per_step=False):
-        is_training = model.training
-        model.eval()
-        for p in model.parameters():
-            p.requires_grad = False
-        inp_imgs.requires_grad = True
-        had_gradients_enabled = torch.is_grad_enabled()
-        torch.set_grad_enabled(True)
-        noise = torch.randn(inp_imgs.shape, device=inp_imgs.device)
-        imgs_per_step = []
-        for _ in range(steps):
-            noise.normal_(0, 0.005)
-            inp_imgs.data.add_(noise.data)
-            inp_imgs.data.clamp_(min=-1.0, max=1.0)
-            out_imgs = -model(inp_imgs)
-            out_imgs.sum().backward()
-            inp_imgs.grad.data.clamp_(-0.03, 0.03)
-            inp_imgs.data.add_(-step_size * inp_imgs.grad.data)
-            inp_imgs.grad.detach_()
-            inp_imgs.grad.zero_()
-            inp_imgs.data.clamp_(min=-1.0, max=1.0)
-            if return_img_per_step:
-                imgs_per_step.append(inp_imgs.clone().detach())
-        for p in model.parameters():
-            p.requires_grad = True
-        model.train(is_training)
-        torch.set_grad_enabled(had_gradients_enabled)
-        return torch.stack(imgs_per_step, dim=0) if return_img_per_step else inp_imgs
 
 
 def time_interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:

@@ -7,7 +7,11 @@ the third-party libraries, and nothing else: the kernel's Python starts without 
 (``-S``), so the instructor's editable install (a ``.pth`` hook) never loads, and the first cell
 asserts that ``ebm_course.instructor`` cannot be found. Every assignment runs in the quick
 profile, callbacks, training, generation and exports included, in course order on one scratch
-data root (05 scores the networks 04 exported there, as a student's 05 does).
+data root (05 scores the networks 04 exported there, as a student's 05 does). Only lengths differ
+from a student's run: every training run stops after ``STEP_CAP`` steps
+(``EBM_COURSE_STEP_CAP``) and 03's experiments (section 7, five more trainings) run a few steps
+each (``EBM_COURSE_ABLATION_STEPS``, the knob the notebook offers its readers); the code is the
+same, and ``make course`` runs it at full length on the instructor's side.
 
 This is the test that failed on the layout before the instructor / science split: 03's training
 called the student edition's stubbed ``langevin_step`` from a callback and raised
@@ -30,6 +34,7 @@ from nbclient import NotebookClient
 from .conftest import ASSIGNMENTS, ROOT
 
 KERNEL = "ebm-course-student"
+STEP_CAP = 150  # training steps per run (the quick profile trains 03 for 1,200, 04 for 500)
 PROBE = """\
 import importlib.util
 import ebm_course
@@ -78,7 +83,12 @@ def student_env(tmp_path_factory) -> dict:
         "display_name": "EBM course student", "language": "python",
         "env": {"PYTHONPATH": os.pathsep.join([str(release), *sorted(libraries)]),
                 "EBM_COURSE_PROFILE": "quick", "EBM_COURSE_DATA": str(data),
-                "EBM_COURSE_RESULTS": str(base / "results"), "MPLBACKEND": "Agg"}}))
+                "EBM_COURSE_RESULTS": str(base / "results"), "MPLBACKEND": "Agg",
+                # Lengths, not code paths (docs/design.md, "Profiles"): every training run
+                # stops after STEP_CAP steps and 03's experiments (section 7) run a few steps,
+                # so that six notebooks on the student edition stay within the test budget.
+                # The full-length quick runs are make course's, on the same code.
+                "EBM_COURSE_STEP_CAP": str(STEP_CAP), "EBM_COURSE_ABLATION_STEPS": "5"}}))
     return {"release": release, "data": data, "jupyter": base / "jupyter", "ran": {}}
 
 

@@ -170,3 +170,59 @@ def build_course(names: list[str] | None = None, timeout: int = 3600) -> int:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = "full",
+              timeout: int = 1800) -> int:
+    """Run every reference notebook in ``profile`` (default ``full``) with at most ``step_cap``
+    training steps per training run (``EBM_COURSE_STEP_CAP``), so that the profile's code paths
+    (its data sizes, callbacks, evaluation, exports) execute on any machine in minutes.
+
+    Everything the notebooks write goes to a scratch folder: a data root that links MNIST, the
+    glyph set and the metric classifiers, but keeps its own exports (a capped run's networks must
+    never pass for a real run's), and its own results. ``results/smoke_<profile>.json`` records
+    the step cap, each notebook's wall time and what failed. Returns a process exit code.
+    """
+    import tempfile
+
+    from ..config import data_root
+
+    names = names or assignments()
+    scratch = Path(tempfile.mkdtemp(prefix=f"ebm_smoke_{profile}_"))
+    data = scratch / "data"
+    (data / "checkpoints").mkdir(parents=True)
+    for shared in ("MNIST", "glyphs"):
+        if (data_root() / shared).exists():
+            (data / shared).symlink_to((data_root() / shared).resolve())
+    for judge in (data_root() / "checkpoints").glob("metric_classifier_*.pt"):
+        (data / "checkpoints" / judge.name).symlink_to(judge.resolve())
+    env = {"EBM_COURSE_PROFILE": profile, "EBM_COURSE_STEP_CAP": str(step_cap),
+           "EBM_COURSE_DATA": str(data), "EBM_COURSE_RESULTS": str(scratch / "results")}
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)  # the kernels inherit them
+    seconds, failed = {}, []
+    try:
+        for name in tqdm(names, desc=f"smoke run ({profile}, <= {step_cap} steps)", unit="notebook"):
+            target = scratch / "notebooks" / f"{name}.ipynb"
+            try:
+                seconds[name] = round(execute_notebook(ROOT / "course" / name / f"{name}.ipynb",
+                                                       target, timeout), 1)
+                tqdm.write(f"  {name}: {seconds[name]} s")
+            except (CellControlSignal, DeadKernelError) as err:
+                failed.append(name)
+                tqdm.write(f"  {name} FAILED (saved as far as it ran at {target}):\n"
+                           f"{str(err)[-2000:]}")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    record = {"profile": profile, "step_cap": step_cap, "seconds": seconds, "failed": failed,
+              "total_seconds": round(sum(seconds.values()), 1), "scratch": str(scratch)}
+    out = results_dir() / f"smoke_{profile}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    print(f"smoke run ({profile}, <= {step_cap} training steps): "
+          f"{len(seconds)} passed, {len(failed)} failed; wrote {out}")
+    return 1 if failed else 0

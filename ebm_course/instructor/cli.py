@@ -1,5 +1,5 @@
 """The ``ebm-course`` command (instructor): ``data``, ``glyphs``, ``course``, ``release``,
-``notebooks``, ``grade``, ``merge``."""
+``notebooks``, ``grade``, ``merge``, ``smoke``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,12 @@ def main(argv: list[str] | None = None) -> int:
     glyphs.add_argument("--out", default=None, help="output folder (default: <data>/glyphs)")
     course = sub.add_parser("course", help="run reference notebooks, build release, results")
     course.add_argument("assignments", nargs="*", help="default: all")
+    smoke = sub.add_parser("smoke", help="run the reference notebooks in the full profile with "
+                           "a training-step cap in a scratch folder (every full-profile code path, "
+                           "minutes on a CPU)")
+    smoke.add_argument("assignments", nargs="*", help="default: all")
+    smoke.add_argument("--step-cap", type=int, default=3, help="training steps per run (default 3)")
+    smoke.add_argument("--profile", default="full", choices=("full", "quick"))
     sub.add_parser("release", help="regenerate release/ (instructor)")
     sub.add_parser("notebooks", help="build course/<a>/<a>.ipynb from course/src (instructor)")
     grade = sub.add_parser("grade", help="autograde a folder of submissions into a grades CSV "
@@ -58,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         from .build import build_course
 
         return build_course(args.assignments or None)
+    if args.command == "smoke":
+        from .build import smoke_run
+
+        return smoke_run(args.assignments or None, args.step_cap, args.profile)
     if args.command == "release":
         from .release import build_release
 
