@@ -2,6 +2,8 @@
 it ran and reported, the other notebooks still run, and the report says what failed."""
 
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -68,3 +70,69 @@ def test_a_clean_run_exits_zero_and_reports_no_failure(scratch):
     root, _ = scratch
     assert course_build.build_course(["a_ok", "e_ok"]) == 0
     assert "Failed" not in (root / "results" / "README.md").read_text()
+
+
+def test_smoke_run_runs_the_full_profile_capped_in_a_scratch_data_root(scratch, monkeypatch):
+    """``ebm-course smoke``: every notebook in the full profile with the step cap, its files in a
+    scratch data root (never the instructor's checkpoints), a record of times and failures."""
+    root, _ = scratch
+    probe = ("import os\nfrom ebm_course import config\n"
+             "print('profile', config.get_profile(), 'cap', config.step_cap(), "
+             "'capped', config.cap_steps(-1), config.cap_steps(2), config.cap_steps(1000))\n"
+             "print('data', config.data_root())")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(probe)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "course" / "a_ok" / "a_ok.ipynb")
+    data = root / "instructor_data"
+    (data / "checkpoints").mkdir(parents=True)
+    (data / "checkpoints" / "metric_classifier_x.pt").write_text("judge")
+    (data / "checkpoints" / "04_glyph_jem-full.pt2").write_text("a real run's export")
+    monkeypatch.setenv("EBM_COURSE_DATA", str(data))
+    code = course_build.smoke_run(["a_ok", "b_raises"], step_cap=7)
+    assert code == 1
+    record = json.loads((root / "results" / "smoke_full.json").read_text())
+    assert record["step_cap"] == 7 and record["failed"] == ["b_raises"]
+    assert set(record["seconds"]) == {"a_ok"}
+    out = _outputs(Path(record["scratch"]) / "notebooks" / "a_ok.ipynb")
+    assert "profile full cap 7 capped 7 2 7" in out
+    scratch_data = out.split("data ", 1)[1].strip()
+    assert scratch_data != str(data) and scratch_data.startswith(record["scratch"])
+    linked = Path(scratch_data) / "checkpoints"
+    assert [p.name for p in linked.iterdir()] == ["metric_classifier_x.pt"]  # judges only
+    assert os.environ["EBM_COURSE_DATA"] == str(data)  # restored
+    assert "EBM_COURSE_STEP_CAP" not in os.environ
+
+
+def test_step_cap_reads_a_positive_integer(monkeypatch):
+    from ebm_course import config
+
+    monkeypatch.delenv("EBM_COURSE_STEP_CAP", raising=False)
+    assert config.step_cap() is None and config.cap_steps(-1) == -1 and config.cap_steps(5) == 5
+    for bad in ("0", "-3", "many"):
+        monkeypatch.setenv("EBM_COURSE_STEP_CAP", bad)
+        with pytest.raises(ValueError, match="EBM_COURSE_STEP_CAP"):
+            config.step_cap()
+    monkeypatch.setenv("EBM_COURSE_STEP_CAP", "4")
+    from ebm_course.ebm import mnist_ebm_config
+    from ebm_course.toy_train import toy_config
+
+    assert mnist_ebm_config("full").max_steps == 4 and mnist_ebm_config("grade").max_steps == 3
+    assert toy_config("quick").n_iters_nce == 4 and toy_config("quick").n_iters_equal == 4
+
+
+def test_saved_samples_are_small_bounded_and_labelled(tmp_path, monkeypatch):
+    import torch
+
+    from ebm_course.results import save_samples
+
+    monkeypatch.setenv("EBM_COURSE_RESULTS", str(tmp_path))
+    monkeypatch.setenv("EBM_COURSE_PROFILE", "quick")
+    x = torch.linspace(-3, 3, 300 * 4).reshape(300, 1, 2, 2).double()
+    path = save_samples("s.pt", x, labels=torch.arange(300))
+    saved = torch.load(path)
+    assert saved["images"].shape == (256, 1, 2, 2) and saved["images"].dtype == torch.float32
+    assert saved["images"].min() >= -1 and saved["images"].max() <= 1
+    assert torch.equal(saved["labels"], torch.arange(256))
+    assert torch.load(save_samples("u.pt", x[:3]))["labels"] is None
+    monkeypatch.setenv("EBM_COURSE_PROFILE", "grade")
+    assert save_samples("g.pt", x) is None and not (tmp_path / "g.pt").exists()
