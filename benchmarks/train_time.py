@@ -9,7 +9,7 @@ seconds of wall time, validation off, through ``pytorch_lightning.Trainer(max_ti
 
 Then, outside the budget, each model is judged the same way:
 
-* **fresh samples**: ``--samples`` chains from uniform noise, 256 SGLD steps with the model's own
+* **fresh samples**: ``--samples`` chains from uniform noise, ``--gen-steps`` (256) SGLD steps with the model's own
   sampler settings, scored by the course's MNIST classifier (``ebm_course.metrics``): Inception
   Score, classes present among confident samples, Frechet distance to real test digits;
 * **AUROC against flipped digits**: -E of 1,000 test digits against the same digits flipped
@@ -42,10 +42,7 @@ from ebm_course.results import results_dir
 from ebm_course.sampling import langevin_chain
 from tutorial import TutorialEBM, TutorialSampler
 
-GEN_STEPS = 256
-
-
-def course_model(seed: int):
+def course_model(seed: int, gen_steps: int):
     """Assignment 3 as the quick profile trains it; its -E and its fresh-sample generator."""
     cfg = mnist_ebm_config("quick")
     sampler = MCMCSampler((1, 28, 28), cfg.buffer_size, cfg.reinit_prob, cfg.n_steps,
@@ -60,12 +57,12 @@ def course_model(seed: int):
     def generate(n, generator):
         x0 = torch.rand(n, 1, 28, 28, generator=generator) * 2 - 1
         energy = lambda x: -model.net(x)  # noqa: E731
-        return langevin_chain(energy, x0, GEN_STEPS, cfg.step_size, cfg.noise_std,
+        return langevin_chain(energy, x0, gen_steps, cfg.step_size, cfg.noise_std,
                               cfg.grad_clip, (-1.0, 1.0), step_fn=langevin_step)
     return model, neg_energy, generate, cfg.batch_size
 
 
-def tutorial_model(seed: int):
+def tutorial_model(seed: int, gen_steps: int):
     """The tutorial's model; its fresh samples come from its own ``generate_samples``."""
     model = TutorialEBM()
 
@@ -74,14 +71,15 @@ def tutorial_model(seed: int):
 
     def generate(n, generator):
         x0 = torch.rand(n, 1, 28, 28, generator=generator) * 2 - 1
-        return TutorialSampler.generate_samples(model.cnn, x0, steps=GEN_STEPS, step_size=10)
+        return TutorialSampler.generate_samples(model.cnn, x0, steps=gen_steps, step_size=10)
     return model, neg_energy, generate, 128
 
 
-def run(which: str, budget: float, n_samples: int, seed: int, classifier) -> dict:
+def run(which: str, budget: float, n_samples: int, seed: int, classifier,
+        gen_steps: int = 256) -> dict:
     pl.seed_everything(seed, workers=True, verbose=False)
     model, neg_energy, generate, batch_size = {"course": course_model,
-                                               "tutorial": tutorial_model}[which](seed)
+                                               "tutorial": tutorial_model}[which](seed, gen_steps)
     train_loader, _ = data.mnist_loaders(batch_size, None, 1, seed)
     trainer = pl.Trainer(max_time={"seconds": budget}, max_epochs=-1, accelerator="cpu",
                          devices=1, logger=False, enable_checkpointing=False,
@@ -116,14 +114,16 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=("course", "tutorial"), default=None)
+    parser.add_argument("--gen-steps", type=int, default=256, help="SGLD steps of fresh samples")
     args = parser.parse_args()
     config.quiet_lightning()
     classifier = metrics.mnist_classifier()
     result = {"budget_seconds": args.budget, "samples": args.samples, "seed": args.seed,
-              "threads": torch.get_num_threads(), "generation_steps": GEN_STEPS}
+              "threads": torch.get_num_threads(), "generation_steps": args.gen_steps}
     for which in ([args.only] if args.only else ["course", "tutorial"]):
         print(f"training {which} for {args.budget:.0f} s ...", flush=True)
-        result[which] = run(which, args.budget, args.samples, args.seed, classifier)
+        result[which] = run(which, args.budget, args.samples, args.seed, classifier,
+                            args.gen_steps)
         print(f"  {which}: {result[which]}", flush=True)
     out = results_dir() / "bench_train.json"
     out.parent.mkdir(parents=True, exist_ok=True)
