@@ -463,6 +463,20 @@ def mala_step_probability(energy_fn, x, step_size, generator):
     return out, acc
 
 
+def mala_step_uniform_first(energy_fn, x, step_size, generator):
+    """Draws the uniforms before the proposal noise (another order of random numbers), one
+    autograd call per point, float arithmetic in float64 then cast back."""
+    u = torch.rand(len(x), generator=generator, dtype=x.dtype, device=x.device)
+    xi = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    e_x, g_x = _grad(energy_fn, x)
+    y = (x.detach() - step_size * g_x + math.sqrt(2 * step_size) * xi).detach()
+    e_y, g_y = _grad(energy_fn, y)
+    d = lambda a, b, gb: ((a - b + step_size * gb).double() ** 2).flatten(1).sum(1)  # noqa: E731
+    log_alpha = (e_x - e_y).double() - (d(x, y, g_y) - d(y, x, g_x)) / (4 * step_size)
+    acc = u.double().log() < log_alpha
+    return torch.where(acc.view(-1, *[1] * (x.dim() - 1)), y, x.detach()), acc
+
+
 def leapfrog_fused(energy_fn, x, p, step_size, n_steps):
     """Kick-drift-kick per step, each step with its own two half kicks."""
     x, p = x.detach().clone(), p.detach().clone()
@@ -577,6 +591,7 @@ ALT_CORRECT = [
     (checks.check_ula_step, ula_step_functional),
     (checks.check_mala_step, ref.mala_step),
     (checks.check_mala_step, mala_step_probability),
+    (checks.check_mala_step, mala_step_uniform_first),
     (checks.check_leapfrog, ref.leapfrog),
     (checks.check_leapfrog, leapfrog_fused),
     (checks.check_hmc_step, ref.hmc_step),
