@@ -2,7 +2,7 @@
 
 Two grading runs, each shared by the tests below it:
 
-* ``loop``: three students on all five assignments (the reference, the blank release, the
+* ``loop``: three students on every assignment (the reference, the blank release, the
   reference with one solution cell broken) in the scratch course of ``course_copy``.
 * ``hostile``: four hostile students of ``01_theory`` (the cheapest notebook) in a fresh course
   with no gradebook yet, so the loop must generate the assignment first. The cases are spread over
@@ -55,7 +55,7 @@ def _gradebook(root):
     return Gradebook(f"sqlite:///{root / 'gradebook.db'}")
 
 
-# ------------------------------------------------------------------ the loop on all five
+# ------------------------------------------------------------------ the loop on every assignment
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_loop_grades_every_student_and_assignment(loop):
         for name in ASSIGNMENTS:
             assert (loop["root"] / "feedback" / student / name / f"{name}.html").is_file()
     summary = loop["summary"]
-    assert "graded 3 student(s) x 5 assignment(s)" in summary and "FAILED" not in summary, summary
+    assert f"graded 3 student(s) x {len(ASSIGNMENTS)} assignment(s)" in summary and "FAILED" not in summary, summary
     for name in ASSIGNMENTS:
         graded = (loop["root"] / "autograded" / "ref" / name / f"{name}.ipynb").read_text()
         assert "profile=grade" in graded and "profile=quick" not in graded, name

@@ -25,7 +25,7 @@ from .submissions import library
 BUGS, ALT_CORRECT = library()
 SEEDS = range(20)  # a correct answer passes whatever the global random state
 
-CASE_MODULES = ("glyph_jem", "mnist_ebm", "ood", "theory", "toy")  # modules holding hidden cases
+CASE_MODULES = ("glyph_jem", "mnist_ebm", "ood", "sampling_likelihood", "theory", "toy")  # modules holding hidden cases
 
 
 def _id(pair):

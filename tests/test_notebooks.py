@@ -24,7 +24,8 @@ def test_notebook_is_built_from_its_source(name):
 
 # (autograded test cells, written questions) each assignment must have at least: its issue's floor.
 MINIMUM_GRADED = {"01_theory": (4, 3), "02_toy_densities": (5, 1), "03_mnist_ebm": (4, 2),
-                  "04_glyph_jem": (6, 2), "05_ood_detection": (3, 2)}
+                  "04_glyph_jem": (6, 2), "05_ood_detection": (3, 2),
+                  "06_sampling_likelihood": (6, 2)}
 
 
 def test_graded_cells_are_well_formed(name):

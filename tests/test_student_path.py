@@ -7,11 +7,12 @@ the third-party libraries, and nothing else: the kernel's Python starts without 
 (``-S``), so the instructor's editable install (a ``.pth`` hook) never loads, and the first cell
 asserts that ``ebm_course.instructor`` cannot be found. Every assignment runs in the quick
 profile, callbacks, training, generation and exports included, in course order on one scratch
-data root (05 scores the networks 04 exported there, as a student's 05 does). Only lengths differ
-from a student's run: every training run stops after ``STEP_CAP`` steps
-(``EBM_COURSE_STEP_CAP``) and 03's experiments (section 7, five more trainings) run a few steps
-each (``EBM_COURSE_ABLATION_STEPS``, the knob the notebook offers its readers); the code is the
-same, and ``make course`` runs it at full length on the instructor's side.
+data root (05 scores the networks 04 exported there, as a student's 05 does; 06 measures the
+EBM 03 exported there). Only lengths differ from a student's run: every training run stops
+after ``STEP_CAP`` steps (``EBM_COURSE_STEP_CAP``) and 03's experiments (section 7, five more
+trainings) run a few steps each (``EBM_COURSE_ABLATION_STEPS``, the knob the notebook offers its
+readers); the code is the same, and ``make course`` runs it at full length on the instructor's
+side.
 
 This is the test that failed on the layout before the instructor / science split: 03's training
 called the student edition's stubbed ``langevin_step`` from a callback and raised
@@ -111,21 +112,30 @@ def run_completed(name: str, env: dict, monkeypatch) -> nbformat.NotebookNode:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1800)  # 03 trains for minutes (quick profile); 05 runs 04 first
+@pytest.mark.timeout(1800)  # 03 trains for minutes (quick profile); 05 runs 04 first, 06 runs 03
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_completed_notebook_runs_on_the_student_edition(name, student_env, monkeypatch):
     if name == "05_ood_detection":  # it scores the networks the student's 04 exported
         run_completed("04_glyph_jem", student_env, monkeypatch)
+    if name == "06_sampling_likelihood":  # it measures the EBM the student's 03 exported
+        run_completed("03_mnist_ebm", student_env, monkeypatch)
     nb = run_completed(name, student_env, monkeypatch)
     probe = "".join(o.get("text", "") for o in nb.cells[0].outputs)
     assert "student edition:" in probe
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors, errors
+    if name == "03_mnist_ebm":
+        exported = sorted(p.name for p in (student_env["data"] / "checkpoints").glob("03_*"))
+        assert exported == ["03_mnist_ebm-quick.buffer.pt", "03_mnist_ebm-quick.pt2"], exported
     if name == "04_glyph_jem":
-        exported = sorted(p.name for p in (student_env["data"] / "checkpoints").glob("*.pt2"))
+        exported = sorted(p.name for p in (student_env["data"] / "checkpoints").glob("0[45]_*.pt2"))
         assert exported == ["04_glyph_jem-quick.pt2", "05_classifier-quick.pt2"], exported
     if name == "05_ood_detection":
         text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                        for o in c.outputs)
         assert "04_glyph_jem: loaded" in text and "untrained" not in text
+    if name == "06_sampling_likelihood":
+        text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                       for o in c.outputs)
+        assert "03_mnist_ebm: loaded" in text and "untrained" not in text

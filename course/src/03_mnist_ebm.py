@@ -637,3 +637,23 @@ if quality:
 if PROFILE != "grade":
     print("wrote", write_results("03_mnist_ebm", results))
 results
+
+# %% [markdown]
+# ## Export for assignment 6
+#
+# Assignment 6 measures this model's chains and estimates its likelihood. It loads your trained
+# network from the data root (a `torch.export` program of `get_logits`, which needs none of your
+# code to run, as 04 does for 05), with a sample of the replay buffer: the persistent chains.
+
+# %%
+from ebm_course.export import export_net, export_path
+
+if PROFILE != "grade":  # the autograder writes no files
+    meta = {"config": dataclasses.asdict(CFG), "profile": PROFILE, "name": "03_mnist_ebm",
+            "train_steps": int(trainer.global_step)}
+    path = export_net(net, export_path("03_mnist_ebm", PROFILE), meta)
+    keep = torch.randperm(sampler.n_filled, generator=torch.Generator().manual_seed(CFG.seed))[:512]
+    torch.save(sampler.buffer[keep.to(sampler.buffer.device)].float().cpu().clone(),
+               path.with_suffix(".buffer.pt"))
+    print("exported", path, "and 512 replay-buffer samples")
+    net.to(DEVICE)
