@@ -29,7 +29,7 @@ def ebm_model(cfg: EBMConfig, **overrides) -> DeepEnergyModel:
 def jem_parts(cfg: JEMConfig, seed_offset: int = 0) -> dict:
     """Assignment 4's pieces (reference bodies; 03's buffer policy) for ``JEM(cfg, **parts)``."""
     return {"net": make_net(cfg, ref04.GlyphCNN),
-            "sampler": make_sampler(cfg, ref04.sgld_step, ref03.MCMCSampler, seed_offset),
+            "sampler": make_sampler(cfg, ref03.langevin_step, ref03.MCMCSampler, seed_offset),
             "px_step_fn": ref04.px_step, "pyx_step_fn": ref04.pyx_step,
             "step_fn": ref04.jem_step}
 

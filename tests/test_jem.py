@@ -77,7 +77,7 @@ def test_fit_jem_injected_pieces_are_used():
 def test_generate_conditional_keep_steps():
     net = ref04.GlyphCNN(1, 56, 8, 42)
     y = torch.tensor([1, 2])
-    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4), step_fn=ref04.sgld_step)
+    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4), step_fn=ref03.langevin_step)
     assert x.shape == (2, 1, 56, 56) and sorted(kept) == [0, 2, 4]
     assert x.min() >= -1 and x.max() <= 1
     assert kept[0].std() < 0.2  # fresh chains from small Gaussian noise
@@ -119,12 +119,14 @@ class _LogOfSum(ref04.GlyphCNN):
         return logits.exp().sum(1).log() if y is None else logits.max(1).values
 
 
-def _bad_init(n, shape, std, generator):
-    return torch.randn((n, *shape)) * std  # ignores the generator
+def _bad_init(n, means, factors, generator, y=None):
+    y = torch.randint(len(means), (n,)) if y is None else y  # ignores the generator
+    return means[y] + (factors[y] @ torch.randn(n, factors.shape[2], 1, dtype=factors.dtype))[..., 0]
 
 
-def _bad_sgld(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    return ref03.langevin_step(energy_fn, x, -step_size, noise_std, grad_clip, clamp)  # ascends
+def _bad_ece(probs, labels, n_bins=15):
+    conf, pred = probs.max(1)
+    return float(((pred == labels).double().mean() - conf.double().mean()).abs())  # one bin
 
 
 def _bad_px(net, sampler, x, alpha):
@@ -148,8 +150,8 @@ def _bad_step(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0, px_step_
 @pytest.mark.parametrize("check, good, bad", [
     (checks.check_get_logits, ref04.GlyphCNN, _NoHead),
     (checks.check_forward, ref04.GlyphCNN, _LogOfSum),
-    (checks.check_gaussian_init, ref04.gaussian_init, _bad_init),
-    (checks.check_sgld_step, ref03.langevin_step, _bad_sgld),
+    (checks.check_class_gaussian_init, ref04.class_gaussian_init, _bad_init),
+    (checks.check_expected_calibration_error, ref04.expected_calibration_error, _bad_ece),
     (checks.check_px_step, ref04.px_step, _bad_px),
     (checks.check_pyx_step, ref04.pyx_step, _bad_pyx),
     (checks.check_jem_step, ref04.jem_step, _bad_step),
@@ -158,3 +160,18 @@ def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)
     with pytest.raises(AssertionError):
         check(bad)
+
+
+def test_class_gaussians_fit_and_start_chains():
+    """Per-class means and top-r covariance; the sampler starts its chains from them."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.cat([torch.randn(40, 1, 4, 4, generator=gen) * 0.1 - 0.5,
+                   torch.randn(40, 1, 4, 4, generator=gen) * 0.1 + 0.5])
+    y = torch.tensor([0] * 40 + [1] * 40)
+    g = jem.fit_class_gaussians(x, y, 2, rank=16)
+    assert g.means.shape == (2, 16) and g.factors.shape == (2, 16, 16)
+    assert torch.allclose(g.means[1], x[40:].flatten(1).mean(0), atol=1e-6)
+    cov = torch.cov(x[:40].flatten(1).T)
+    assert torch.allclose(g.factors[0] @ g.factors[0].T, cov, atol=1e-5)  # full rank: exact
+    small = jem.fit_class_gaussians(x[:45], y[:45], 2, rank=8)  # class 1 has 5 images
+    assert small.factors.shape == (2, 16, 8) and small.factors[1, :, 5:].abs().max() == 0

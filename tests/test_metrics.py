@@ -108,3 +108,12 @@ def test_sample_quality_on_real_data_and_on_a_blob(tmp_path):
     assert blob["classes_present"] == 1 and blob["inception_score"] == pytest.approx(1, abs=1e-4)
     assert blob["frechet_distance"] > real["frechet_distance"]
     assert math.isfinite(blob["frechet_distance"])
+
+
+def test_pairwise_diversity_and_quality_table():
+    same = torch.zeros(10, 1, 4, 4)
+    assert metrics.pairwise_diversity(same) == 0
+    noise = torch.rand(200, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    assert abs(metrics.pairwise_diversity(noise) - 0.82) < 0.03  # sqrt(2/3) for U(-1, 1)
+    table = metrics.quality_table({"a": {"inception_score": 2.0, "n_samples": 5}})
+    assert "| a | 2 | 5 |" in table

@@ -54,6 +54,18 @@ def test_evaluate_table_and_plot():
 
     matplotlib.use("Agg")
     ood.score_density_plot({"a": rows[0]["_id"], "b": rows[0]["_ood"], "const": np.zeros(5)})
+    ax = ood.score_density_plot({"id": np.linspace(0, 1, 50), "far": np.full(20, 1e3)},
+                                xlabel="-E(x)", threshold=0.05, scale_to=["id"])
+    assert ax.get_xlim()[1] < 2 and "off the scale" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_complexity_bits_rank_flat_below_textured_below_noise():
+    gen = torch.Generator().manual_seed(0)
+    flat = torch.ones(3, 1, 56, 56)
+    textured = (torch.ones(3, 1, 56, 56) - 0.1 * torch.rand(3, 1, 56, 56, generator=gen)).clamp(-1, 1)
+    noise = torch.rand(3, 1, 56, 56, generator=gen) * 2 - 1
+    b = [ood.complexity_bits(x) for x in (flat, textured, noise)]
+    assert b[0].shape == (3,) and (b[0] < b[1].min()).all() and (b[1] < b[2].min()).all()
 
 
 def _write_idx(raw, name, images, labels):
@@ -117,6 +129,7 @@ def _bad_threshold(s_id, tpr=0.95):
     (checks.check_grad_norm_score, ref05.grad_norm_score, _bad_grad),
     (checks.check_ood_metrics, ref05.ood_metrics, _bad_metrics),
     (checks.check_threshold_at_tpr, ref05.threshold_at_tpr, _bad_threshold),
+    (checks.check_typicality_score, ref05.typicality_score, lambda f, v: -np.asarray(ref05.typicality_score(f, v))),
 ])
 def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)

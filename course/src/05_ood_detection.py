@@ -8,8 +8,9 @@
 # same architecture and training budget.
 #
 # **What you write** (autograded): three score functions, the AUROC / AUPR / FPR@95%TPR
-# evaluation with the right label orientation, and a detection threshold. **What you answer**
-# (graded by hand): two questions about the results.
+# evaluation with the right label orientation, a detection threshold, and a typicality score
+# that repairs the density's blind spot. **What you answer** (graded by hand): three questions
+# about the results.
 #
 # **Run profiles**: as in assignment 4 (`quick`, `full`, `grade`). This notebook loads the JEM
 # and the classifier baseline that assignment 4 exported under the data root (your own
@@ -96,8 +97,8 @@ nets = {"JEM": jem_net.to(DEVICE), "classifier": clf_net.to(DEVICE)}
 # * `max_softmax_score`: $\max_y \operatorname{softmax}(f(x))_y$, the classic classifier baseline;
 # * `grad_norm_score`: $-\lVert \nabla_x E(x) \rVert_2$ per image. The idea: data should sit
 #   near minima of a *well-trained* energy, where the slope is small. It is a hypothesis, and
-#   section 5 tests it: with this course's short CPU training it does not hold (every
-#   grad-norm AUROC of the quick profile is below 0.5: the score is inverted). Use
+#   section 5 tests it: with this course's short CPU training it does not hold (the grad-norm
+#   AUROCs of the quick profile are below 0.5: the score is inverted). Use
 #   `torch.autograd.grad` with respect to
 #   `x` inside `torch.enable_grad()` (callers may be under `no_grad`), and touch no parameter
 #   gradients.
@@ -166,7 +167,9 @@ grading_ood.check_grad_norm_score(grad_norm_score)
 # outside [0, 1] with one. A sigmoid is monotone, so in exact arithmetic it would not change the
 # ranking (and the AUROC); in float32 it *saturates*: every score above about 17 becomes exactly
 # 1.0 (and below about -100, exactly 0), so ID and OOD inputs with large scores tie, and ties
-# count one half. With the energies of a trained model that can collapse the AUROC to about 0.5.
+# count one half. The plain classifier's energies here lie around 20 to 35, so a sigmoid would tie
+# almost every ID and OOD input and collapse its AUROC to about 0.5; JEM's (held near 0 by its L2
+# penalty) would survive, which makes the bug easy to miss on one model and not the other.
 #
 # ### Exercise 3: a threshold (2 points)
 #
@@ -211,13 +214,18 @@ grading_ood.check_ood_metrics(ood_metrics)
 
 # %%
 score_fns = {"energy": energy_score, "max-softmax": max_softmax_score, "grad-norm": grad_norm_score}
+axis_labels = {"energy": "-E(x) = logsumexp f(x)", "max-softmax": "max_y p(y|x)",
+               "grad-norm": "-||dE/dx||"}
 rows = ood.evaluate(nets, x_id, ood_sets, score_fns, metrics_fn=ood_metrics)
-fig, axes = plt.subplots(len(nets), len(score_fns), figsize=(5 * len(score_fns), 3.2 * len(nets)))
-for i, model_name in enumerate(nets):
-    for j, score_name in enumerate(score_fns):
+near = ["ID test", "unseen classes", "sans-serif", "MNIST"]  # the panels' x-range: noise is far off
+fig, axes = plt.subplots(len(nets), len(score_fns), figsize=(5.2 * len(score_fns), 3.4 * len(nets)))
+for i, (model_name, net) in enumerate(nets.items()):
+    for j, (score_name, fn) in enumerate(score_fns.items()):
         mine = [r for r in rows if r["model"] == model_name and r["score"] == score_name]
+        t = threshold_at_tpr(ood.batched_scores(fn, net, x_val), 0.95)
         ood.score_density_plot({"ID test": mine[0]["_id"], **{r["ood"]: r["_ood"] for r in mine}},
-                               xlabel=score_name, title=f"{model_name}: {score_name}", ax=axes[i, j])
+                               xlabel=axis_labels[score_name], title=f"{model_name}: {score_name}",
+                               ax=axes[i, j], threshold=t, scale_to=near)
 plt.tight_layout()
 if figure_path("05_ood_histograms.png"):
     fig.savefig(figure_path("05_ood_histograms.png"), bbox_inches="tight", dpi=100)
@@ -279,7 +287,113 @@ for model_name, net in nets.items():
 # and be silently classified as letters.
 
 # %% [markdown]
-# ## 6. The same tools on MNIST
+# ## 6. When density fails: clean letters look *more* likely
+#
+# The sans-serif letters are the same 42 classes printed cleanly in a modern face. A density
+# model should call them unusual, yet the table shows the energy rating many of them as at
+# least as likely as real glyphs. Why? Plot each image's $-E(x)$ against its **input
+# complexity**: the number of bits a lossless compressor (zlib, PNG's DEFLATE) needs for it
+# (`ood.complexity_bits`, Serra et al. 2020).
+
+# %%
+bits = {"ID test": ood.complexity_bits(x_id), **{k: ood.complexity_bits(x) for k, x in ood_sets.items()}}
+neg_e = {"ID test": ood.batched_scores(energy_score, jem_net, x_id),
+         **{k: ood.batched_scores(energy_score, jem_net, x) for k, x in ood_sets.items()}}
+fig, ax = plt.subplots(figsize=(6, 4))
+for name in bits:
+    ax.scatter(bits[name][:400], neg_e[name][:400], s=4, alpha=0.5, label=name)
+ax.set_xlabel("input complexity L(x), bits (zlib)")
+ax.set_ylabel("JEM's -E(x)")
+ax.set_title("Density against complexity")
+ax.legend(fontsize=8, markerscale=3)
+if figure_path("05_ood_complexity.png"):
+    fig.savefig(figure_path("05_ood_complexity.png"), bbox_inches="tight", dpi=100)
+plt.show()
+print("mean bits: " + ", ".join(f"{k} {v.mean():.0f}" for k, v in bits.items()))
+
+# %% [markdown]
+# Real glyphs carry paper texture, ink spread and specks: thousands of bits. Clean sans-serif
+# letters and MNIST digits are flat paper with crisp strokes and compress to a fraction of
+# that. A model of $p(x)$ spends much of its density on *how* an image is printed (texture,
+# noise), and little on *what* it shows, so a simple image gets a high density whatever its
+# shape. High density is not typicality: in 3136 dimensions, typical glyphs are textured and
+# lie in a thin shell of moderate density; a spotless image can sit at higher density than any
+# real glyph and still be one no printer of old books ever made.
+#
+# Serra et al. correct the likelihood by the complexity, $S(x) = \log p(x) + L(x) \ln 2$ (both
+# in nats). That needs a *normalised* likelihood: JEM's $-E(x)$ is not one (its scale is set by
+# the L2 penalty, a few units between glyphs and noise), so the bits swamp it and noise,
+# the most complex input of all, scores as the most in-distribution (see the table below). We
+# use a correction that needs no normalisation: a **typicality test**. Measure each feature
+# (here $-E(x)$ and $L(x)$) on ID *validation* glyphs; an input is atypical when any feature
+# lies far from its validation mean, **too high or too low**, in units of its validation
+# standard deviation.
+#
+# ### Exercise 4: a typicality score (3 points)
+#
+# `features` (N, J) and `features_val` (M, J) hold J features per input. Standardise every
+# column with the mean and standard deviation of that column of `features_val`, and return
+# $-\max_j |z_j|$ per input, (N,), so that higher = more in-distribution as everywhere here.
+# Accept NumPy arrays or lists.
+
+# %% solution id=typicality_score from=ood:typicality_score
+
+# %% tests id=typicality_score_tests points=3
+"""Two-sided, standardised on the validation set, the worst feature decides."""
+val = np.array([[0.0, 100.0], [2.0, 300.0]] * 50)  # column means (1, 200), standard deviations (1, 100)
+got = np.asarray(typicality_score(np.array([[1.0, 200.0], [4.0, 200.0], [-2.0, 200.0], [1.5, 600.0]]), val))
+assert got.shape == (4,), f"one score per input: expected shape (4,), got {got.shape}"
+assert abs(got[0]) < 1e-6, "an input at the validation mean scores 0"
+assert np.allclose(got[1:], [-3.0, -3.0, -4.0], atol=1e-6), f"expected [-3, -3, -4] (|z| two-sided, the largest column), got {got[1:]}"
+print("typicality_score: the visible tests pass (the hidden tests grade more cases)")
+### BEGIN HIDDEN TESTS
+from ebm_course.instructor.grading import ood as grading_ood
+grading_ood.check_typicality_score(typicality_score)
+### END HIDDEN TESTS
+
+# %%
+bits_val = ood.complexity_bits(x_val)
+corrected_rows = []
+for model_name, net in nets.items():
+    e_val = ood.batched_scores(energy_score, net, x_val)
+    e_id = ood.batched_scores(energy_score, net, x_id)
+    features_val = np.stack([e_val, bits_val], 1)
+    for ood_name, x in ood_sets.items():
+        e_ood = ood.batched_scores(energy_score, net, x)
+        for score_name, s_id, s_ood in [
+                ("Serra: -E + L ln 2", e_id + np.log(2) * bits["ID test"], e_ood + np.log(2) * bits[ood_name]),
+                ("typicality of -E", typicality_score(e_id[:, None], e_val[:, None]),
+                 typicality_score(e_ood[:, None], e_val[:, None])),
+                ("typicality of (-E, L)", typicality_score(np.stack([e_id, bits["ID test"]], 1), features_val),
+                 typicality_score(np.stack([e_ood, bits[ood_name]], 1), features_val))]:
+            corrected_rows.append({"model": model_name, "score": score_name, "ood": ood_name,
+                                   **ood_metrics(s_id, s_ood)})
+display(Markdown(ood.markdown_table(corrected_rows)))
+
+# %% [markdown]
+# ### Question 3 (2 points)
+#
+# The grad-norm score assumed that data sit near minima of the energy, where the slope is
+# small. The table says the opposite for both models (AUROC below 0.5). Explain from how the
+# networks were trained why real glyphs can have a *steeper* energy than OOD inputs, and say
+# what the typicality score of section 6 does differently from "higher density = more
+# in-distribution".
+
+# %% [markdown] written id=q_grad_norm points=2
+# Neither model was trained to make the data minima of $E$: the classifier's cross-entropy
+# makes the logits of training glyphs large and *sensitive* to the strokes that decide the
+# class (a steep input gradient along the class boundaries), and JEM's short-run contrastive
+# divergence only lowers the energy of the data relative to its short chains, pushing down
+# along the directions those chains move, so the data sit on slopes the chains were pushed up
+# from. OOD inputs (blank-ish paper, noise that saturates the units) land where the network is
+# flat, so $\lVert \nabla_x E \rVert$ is small there and the score is inverted. The
+# typicality score does not assume that more density is better: it asks whether an input's
+# $-E(x)$ and complexity fall where those of real (validation) glyphs fall, and flags both
+# tails, so a spotless letter with an unusually *high* $-E$ and an unusually low complexity is
+# rejected like noise with a low $-E$.
+
+# %% [markdown]
+# ## 7. The same tools on MNIST
 #
 # The score functions do not care about the domain. The MNIST classifier of assignment 3 (the
 # one that measured the quality of your samples, cached under the data root) is scored on MNIST
@@ -302,8 +416,20 @@ else:
     print("skipped (grade profile, or MNIST not under the data root)")
 
 # %%
-results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
-           "glyph_ood": ood.results_dict(rows), "mnist_ood": ood.results_dict(mnist_rows),
+def best(model_name, ood_name, table):
+    return max(r["auroc"] for r in table if r["model"] == model_name and r["ood"] == ood_name)
+
+
+all_rows = rows + corrected_rows
+headline = {"auroc_jem_best_unseen": round(best("JEM", "unseen classes", all_rows), 4),
+            "auroc_classifier_msp_unseen": round(next(r["auroc"] for r in rows if r["model"] == "classifier" and r["score"] == "max-softmax" and r["ood"] == "unseen classes"), 4),
+            "auroc_jem_best_mnist": round(best("JEM", "MNIST", all_rows), 4) if "MNIST" in ood_sets else None,
+            "auroc_classifier_msp_mnist": round(next((r["auroc"] for r in rows if r["model"] == "classifier" and r["score"] == "max-softmax" and r["ood"] == "MNIST"), float("nan")), 4),
+            "auroc_best_sans_serif": round(max(r["auroc"] for r in all_rows if r["ood"] == "sans-serif"), 4)}
+print("headline:", headline)
+results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source, "headline": headline,
+           "glyph_ood": ood.results_dict(rows), "glyph_ood_corrected": ood.results_dict(corrected_rows),
+           "mnist_ood": ood.results_dict(mnist_rows),
            "models": {name: getattr(net, "meta", {}).get("test_accuracy") for name, net in nets.items()}}
 print(json.dumps(results["glyph_ood"]["JEM"]["energy"], indent=1))
 if PROFILE != "grade":

@@ -174,8 +174,23 @@ def ebm_loss_stack(energy_data, energy_model, alpha):
     return cd + alpha * reg, cd, reg
 
 
-def gaussian_init_normal(n, sample_shape, init_std, generator):
-    return torch.normal(0.0, init_std, size=(n, *sample_shape), generator=generator)
+def class_gaussian_init_normal(n, means, factors, generator, y=None):
+    """z by torch.normal; the classes from uniform floats; a batched matmul with unsqueeze."""
+    if y is None:
+        y = (torch.rand(n, generator=generator, dtype=torch.float64) * means.shape[0]).long()
+    z = torch.normal(0.0, 1.0, size=(n, factors.shape[2]), generator=generator, dtype=factors.dtype)
+    return means[y] + torch.bmm(factors[y], z.unsqueeze(2)).squeeze(2)
+
+
+def ece_sorted_chunks(probs, labels, n_bins=15):
+    """Python loop over the inputs, bins by ceil(conf * n_bins) - 1 (i.e. (lo, hi])."""
+    conf, pred = probs.max(1)
+    sums = {}
+    for c, p, l in zip(conf.double().tolist(), pred.tolist(), labels.tolist()):
+        b = min(max(math.ceil(c * n_bins) - 1, 0), n_bins - 1)
+        s_c, s_a, m = sums.get(b, (0.0, 0.0, 0))
+        sums[b] = (s_c + c, s_a + float(p == l), m + 1)
+    return sum(abs(s_a - s_c) for s_c, s_a, _ in sums.values()) / len(conf)
 
 
 def px_step_one_forward(net, sampler, x_data, alpha):
@@ -248,8 +263,8 @@ ALT_CORRECT = [
     (mnist_ebm.check_sampler, RingBufferSampler),
     (mnist_ebm.check_ebm_loss, ebm_loss_stack),
     (glyph_jem.check_forward, CNNEnergyManualLogsumexp),
-    (glyph_jem.check_gaussian_init, gaussian_init_normal),
-    (glyph_jem.check_sgld_step, langevin_step_grad_outputs),
+    (glyph_jem.check_class_gaussian_init, class_gaussian_init_normal),
+    (glyph_jem.check_expected_calibration_error, ece_sorted_chunks),
     (glyph_jem.check_px_step, px_step_one_forward),
     (glyph_jem.check_pyx_step, pyx_step_nll),
     (ood_checks.check_energy_score, energy_score_functional),

@@ -253,9 +253,22 @@ class LogitsWithoutHeadBias(ref04.GlyphCNN):
         return h @ self.head[-1].weight.T
 
 
-def init_uniform(n, sample_shape, init_std, generator):
-    """Uniform noise where N(0, init_std^2) belongs."""
-    return (torch.rand((n, *sample_shape), generator=generator) * 2 - 1) * init_std
+def class_init_std_not_factors(n, means, factors, generator, y=None):
+    """Scales independent per-pixel noise by each pixel's standard deviation: the right variances,
+    none of the correlations that make a draw look like a glyph."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    std = factors[y].pow(2).sum(2).sqrt()
+    return means[y] + std * torch.randn(std.shape, generator=generator, dtype=std.dtype)
+
+
+def ece_accuracy_of_labels_only(probs, labels, n_bins=15):
+    """Counts a prediction as right when the label's probability exceeds 0.5 (not the argmax)."""
+    conf = probs.max(1).values.double()
+    correct = (probs.gather(1, labels[:, None]).squeeze(1) > 0.5).double()
+    bins = torch.bucketize(conf, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)[1:-1])
+    return float(sum((bins == b).double().mean() * (correct[bins == b].mean() - conf[bins == b].mean()).abs()
+                     for b in range(n_bins) if (bins == b).any()))
 
 
 def px_step_energy_sign(net, sampler, x_data, alpha):
@@ -381,8 +394,8 @@ BUGS = [
     (glyph_jem.check_forward, ForwardIgnoresY),
     (glyph_jem.check_forward, ForwardMaxNotLogsumexp),
     (glyph_jem.check_get_logits, LogitsWithoutHeadBias),
-    (glyph_jem.check_gaussian_init, init_uniform),
-    (glyph_jem.check_sgld_step, langevin_clamp_before_noise),
+    (glyph_jem.check_class_gaussian_init, class_init_std_not_factors),
+    (glyph_jem.check_expected_calibration_error, ece_accuracy_of_labels_only),
     (glyph_jem.check_px_step, px_step_energy_sign),
     (glyph_jem.check_px_step, px_step_reg_data_only),
     (glyph_jem.check_pyx_step, pyx_softmax_into_cross_entropy),

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import torch
 import torch.nn.functional as F
 
@@ -149,202 +151,186 @@ class ForwardFromLayers(ref04.GlyphCNN):
         return torch.stack([logits[i, int(y[i])] for i in range(logits.shape[0])])
 
 
-# ---------------------------------------------------------------- gaussian_init: wrong
+# ---------------------------------------------------------------- class_gaussian_init: wrong
 
 
-def init_reseeds_global(n, sample_shape, init_std, generator):
-    """Re-seeds the global RNG from the generator's seed: the same starts on every call."""
-    torch.manual_seed(generator.initial_seed())
-    return torch.randn((n, *sample_shape)) * init_std
+def cgi_global_rng(n, means, factors, generator, y=None):
+    """Draws z from the global generator (not reproducible from the sampler's seed)."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, factors.shape[2], 1, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z).squeeze(-1)
 
 
-def init_copies_generator(n, sample_shape, init_std, generator):
-    """Draws from a fresh copy of the generator, which never advances."""
-    g = torch.Generator().manual_seed(generator.initial_seed())
-    return torch.randn((n, *sample_shape), generator=g) * init_std
+def cgi_one_z_for_all(n, means, factors, generator, y=None):
+    """One z shared by every draw: all starts of a class are the same image."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(factors.shape[2], generator=generator, dtype=factors.dtype)
+    return means[y] + factors[y] @ z
 
 
-def init_one_image_for_all(n, sample_shape, init_std, generator):
-    """One noise image repeated for every chain."""
-    one = torch.randn(tuple(sample_shape), generator=generator) * init_std
-    return one.expand(n, *sample_shape).clone()
+def cgi_transposed_factors(n, means, factors, generator, y=None):
+    """Multiplies z by the factors' columns in the wrong order: z of length D, truncated."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, factors.shape[1], generator=generator, dtype=factors.dtype)
+    return means[y] + z * factors[y].sum(2)
 
 
-def init_variance_not_std(n, sample_shape, init_std, generator):
-    """Scales by init_std ** 2 (the variance) instead of the standard deviation."""
-    return torch.randn((n, *sample_shape), generator=generator) * init_std ** 2
+def cgi_ignores_labels(n, means, factors, generator, y=None):
+    """Draws random classes even when y is given."""
+    y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, factors.shape[2], 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z).squeeze(-1)
 
 
-def init_stack_per_chain(n, sample_shape, init_std, generator):
-    """torch.stack of per-chain draws: crashes when no chain restarts (n = 0)."""
-    return torch.stack([torch.randn(tuple(sample_shape), generator=generator) * init_std
-                        for _ in range(n)])
+def cgi_missing_last_class(n, means, factors, generator, y=None):
+    """randint(K - 1): the last class never starts a chain."""
+    if y is None:
+        y = torch.randint(means.shape[0] - 1, (n,), generator=generator)
+    z = torch.randn(n, factors.shape[2], 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z).squeeze(-1)
 
 
-def init_float64(n, sample_shape, init_std, generator):
-    """Draws in float64 (the buffer and the network are float32)."""
-    return torch.randn((n, *sample_shape), generator=generator, dtype=torch.float64) * init_std
+def cgi_squared_factors(n, means, factors, generator, y=None):
+    """Scales z by the squared factors (variance where the standard deviation belongs)."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, factors.shape[2], 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y].pow(2) @ z).squeeze(-1)
 
 
-# ---------------------------------------------------------------- gaussian_init: correct
+def cgi_mean_only(n, means, factors, generator, y=None):
+    """Returns the class means: no spread at all."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    return means[y].clone()
 
 
-def init_normal_inplace(n, sample_shape, init_std, generator):
-    """torch.empty(...).normal_(0, init_std, generator=...)."""
-    return torch.empty((n, *sample_shape)).normal_(0.0, init_std, generator=generator)
+def cgi_float32(n, means, factors, generator, y=None):
+    """Casts to float32 (a float64 sampler gets float32 starts)."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, factors.shape[2], 1, generator=generator)
+    return (means[y].float() + (factors[y].float() @ z).squeeze(-1))
 
 
-def init_transposed_draw(n, sample_shape, init_std, generator):
-    """Draws with the chain axis last, then moves it to the front (another draw order)."""
-    flat = torch.randn((math.prod(sample_shape), n), generator=generator)
-    return (init_std * flat.T.contiguous()).reshape(n, *sample_shape)
+# ---------------------------------------------------------------- class_gaussian_init: correct
 
 
-def init_loop_fill(n, sample_shape, init_std, generator):
-    """Fills a preallocated tensor chain by chain, in reverse order."""
-    out = torch.zeros((n, *sample_shape))
-    for i in reversed(range(n)):
-        out[i] = torch.randn(tuple(sample_shape), generator=generator) * init_std
-    return out
+def cgi_einsum_z_first(n, means, factors, generator, y=None):
+    """z first, then the classes; einsum instead of a batched matmul."""
+    z = torch.randn(n, factors.shape[2], generator=generator, dtype=factors.dtype)
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    return means[y] + torch.einsum("ndr,nr->nd", factors[y], z)
 
 
-# ---------------------------------------------------------------- sgld_step: wrong
+def cgi_multinomial_loop(n, means, factors, generator, y=None):
+    """Classes by multinomial over uniform weights (none for n = 0); one draw at a time."""
+    k = means.shape[0]
+    if y is None:
+        y = (torch.multinomial(torch.ones(k), n, replacement=True, generator=generator) if n
+             else torch.zeros(0, dtype=torch.long))
+    rows = [means[c] + factors[c] @ torch.randn(factors.shape[2], generator=generator,
+                                                dtype=factors.dtype) for c in y.tolist()]
+    return torch.stack(rows) if rows else means.new_zeros((0, means.shape[1]))
 
 
-def sgld_backward_into_params(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """.backward() instead of autograd.grad: gradients pile up in the network's parameters."""
-    x = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        energy_fn(x).sum().backward()
-    g = x.grad if grad_clip is None else x.grad.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn_like(x)
-    return out if clamp is None else out.clamp(*clamp)
+# ---------------------------------------------------------------- expected_calibration_error: wrong
 
 
-def sgld_no_enable_grad(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """No torch.enable_grad(): fails when called under torch.no_grad (Lightning validation)."""
-    x = x.detach().requires_grad_(True)
-    (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn_like(x)
-    return out if clamp is None else out.clamp(*clamp)
+def _ece_parts(probs, labels):
+    conf, pred = probs.max(1)
+    return conf.double(), (pred == labels).double()
 
 
-def sgld_mean_energy(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Differentiates the MEAN energy: every step is B times too small."""
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).mean(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn_like(x)
-    return out if clamp is None else out.clamp(*clamp)
+def ece_unweighted_bins(probs, labels, n_bins=15):
+    """Averages the bins' gaps without weighting them by their share of the inputs."""
+    conf, correct = _ece_parts(probs, labels)
+    bins = torch.bucketize(conf, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)[1:-1])
+    gaps = [(correct[bins == b].mean() - conf[bins == b].mean()).abs() for b in range(n_bins)
+            if (bins == b).any()]
+    return float(torch.stack(gaps).mean())
 
 
-def sgld_noise_shared_by_batch(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Draws one noise sample of shape x.shape[1:] and adds it to every chain."""
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn(x.shape[1:], dtype=x.dtype)
-    return out if clamp is None else out.clamp(*clamp)
+def ece_signed(probs, labels, n_bins=15):
+    """Sums the signed gaps: over- and under-confident bins cancel."""
+    conf, correct = _ece_parts(probs, labels)
+    bins = torch.bucketize(conf, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)[1:-1])
+    total = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            total += m.double().mean() * (correct[m].mean() - conf[m].mean())
+    return abs(float(total))
 
 
-def sgld_ula_noise(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Uses the Langevin noise sqrt(2 * step_size) instead of noise_std."""
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    noise = math.sqrt(2 * step_size) * torch.randn_like(x) if noise_std > 0 else 0.0
-    out = x.detach() - step_size * g + noise
-    return out if clamp is None else out.clamp(*clamp)
+def ece_label_probability(probs, labels, n_bins=15):
+    """Uses the probability of the true label as the confidence."""
+    conf = probs.gather(1, labels[:, None]).squeeze(1).double()
+    correct = (probs.argmax(1) == labels).double()
+    bins = torch.bucketize(conf, torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)[1:-1])
+    total = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            total += m.double().mean() * (correct[m].mean() - conf[m].mean()).abs()
+    return float(total)
 
 
-def sgld_fixed_seed_noise(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """A generator seeded inside the step: the same noise on every call."""
-    gen = torch.Generator().manual_seed(0)
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn(x.shape, generator=gen, dtype=x.dtype)
-    return out if clamp is None else out.clamp(*clamp)
+def ece_fixed_bins(probs, labels, n_bins=15):
+    """Ignores n_bins: always 10 bins."""
+    conf, correct = _ece_parts(probs, labels)
+    bins = torch.bucketize(conf, torch.linspace(0, 1, 11, dtype=torch.float64)[1:-1])
+    total = 0.0
+    for b in range(10):
+        m = bins == b
+        if m.any():
+            total += m.double().mean() * (correct[m].mean() - conf[m].mean()).abs()
+    return float(total)
 
 
-def sgld_clip_by_norm(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Clips each sample's gradient by its norm instead of each entry."""
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        norm = g.flatten(1).norm(dim=1).view(-1, *[1] * (g.dim() - 1))
-        g = g * (grad_clip / norm.clamp_min(grad_clip))
-    out = x.detach() - step_size * g + noise_std * torch.randn_like(x)
-    return out if clamp is None else out.clamp(*clamp)
+def ece_global_gap(probs, labels, n_bins=15):
+    """|accuracy - mean confidence| over all inputs: one bin whatever n_bins says."""
+    conf, correct = _ece_parts(probs, labels)
+    return float((correct.mean() - conf.mean()).abs())
 
 
-def sgld_in_place_update(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Updates x.data in place: the caller's samples change."""
-    leaf = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(leaf).sum(), leaf)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    x.data.add_(-step_size * g + noise_std * torch.randn_like(x))
-    if clamp is not None:
-        x.data.clamp_(*clamp)
-    return x.detach()
+def ece_left_closed_bins(probs, labels, n_bins=15):
+    """Bins [lo, hi) (floor of conf * n_bins): a confidence on an edge lands one bin up."""
+    conf, correct = _ece_parts(probs, labels)
+    bins = (conf * n_bins).floor().clamp(max=n_bins - 1).long()
+    total = 0.0
+    for b in range(n_bins):
+        m = bins == b
+        if m.any():
+            total += m.double().mean() * (correct[m].mean() - conf[m].mean()).abs()
+    return float(total)
 
 
-def sgld_float32(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Casts the samples to float32: a float64 chain silently loses precision."""
-    x = x.detach().float().requires_grad_(True)
-    with torch.enable_grad():
-        (g,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        g = g.clamp(-grad_clip, grad_clip)
-    out = x.detach() - step_size * g + noise_std * torch.randn_like(x)
-    return out if clamp is None else out.clamp(*clamp)
+# ---------------------------------------------------------------- expected_calibration_error: correct
 
 
-# ---------------------------------------------------------------- sgld_step: correct
-
-_NOISE = torch.Generator().manual_seed(2024)
-
-
-def sgld_own_generator_noise_first(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """Noise from a module-level generator, drawn before the gradient; torch.clamp / clip."""
-    noise = torch.randn(x.shape, generator=_NOISE, dtype=x.dtype) * noise_std
-    leaf = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        energy = energy_fn(leaf)
-        grad = torch.autograd.grad(energy, leaf, grad_outputs=torch.ones_like(energy))[0]
-    if grad_clip is not None:
-        grad = torch.clip(grad, -grad_clip, grad_clip)
-    new = leaf.detach() - step_size * grad + noise
-    return new if clamp is None else torch.clamp(new, min=clamp[0], max=clamp[1])
+def ece_histogram_sums(probs, labels, n_bins=15):
+    """Per-bin sums with index_add; the weights |B|/N folded into the sums."""
+    conf, correct = _ece_parts(probs, labels)
+    bins = (torch.ceil(conf * n_bins) - 1).clamp(0, n_bins - 1).long()  # (lo, hi]
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+    bins = torch.where(conf > edges[bins + 1], bins + 1, bins)  # round-off at the edges
+    bins = torch.where((bins > 0) & (conf <= edges[bins]), bins - 1, bins).clamp(0, n_bins - 1)
+    s_conf = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, bins, conf)
+    s_corr = torch.zeros(n_bins, dtype=torch.float64).index_add_(0, bins, correct)
+    return float((s_corr - s_conf).abs().sum() / len(conf))
 
 
-def sgld_backward_inputs(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
-    """.backward(inputs=[leaf]): accumulates into the leaf only; noise via torch.normal_."""
-    leaf = x.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        energy_fn(leaf).sum().backward(inputs=[leaf])
-    grad = leaf.grad
-    if grad_clip is not None:
-        grad = torch.maximum(torch.minimum(grad, torch.full_like(grad, grad_clip)),
-                             torch.full_like(grad, -grad_clip))
-    new = leaf.detach() - step_size * grad
-    new = new + torch.empty_like(new).normal_(0.0, 1.0) * noise_std
-    if clamp is not None:
-        new = new.clamp(clamp[0], clamp[1])
-    return new
+def ece_numpy_digitize(probs, labels, n_bins=15):
+    """NumPy: np.digitize with right=True on the interior edges."""
+    conf, correct = (t.numpy() for t in _ece_parts(probs, labels))
+    bins = np.digitize(conf, np.linspace(0, 1, n_bins + 1)[1:-1], right=True)
+    return sum(abs(correct[bins == b].mean() - conf[bins == b].mean()) * np.mean(bins == b)
+               for b in range(n_bins) if np.any(bins == b))
 
 
 # ---------------------------------------------------------------- pyx_step: wrong
@@ -571,21 +557,20 @@ BUGS = [
     (checks.check_forward, ForwardSqueezeAll),
     (checks.check_forward, ForwardLabelsViaTorchTensor),
     (checks.check_forward, ForwardLogMeanExp),
-    (checks.check_gaussian_init, init_reseeds_global),
-    (checks.check_gaussian_init, init_copies_generator),
-    (checks.check_gaussian_init, init_one_image_for_all),
-    (checks.check_gaussian_init, init_variance_not_std),
-    (checks.check_gaussian_init, init_stack_per_chain),
-    (checks.check_gaussian_init, init_float64),
-    (checks.check_sgld_step, sgld_backward_into_params),
-    (checks.check_sgld_step, sgld_no_enable_grad),
-    (checks.check_sgld_step, sgld_mean_energy),
-    (checks.check_sgld_step, sgld_noise_shared_by_batch),
-    (checks.check_sgld_step, sgld_ula_noise),
-    (checks.check_sgld_step, sgld_fixed_seed_noise),
-    (checks.check_sgld_step, sgld_clip_by_norm),
-    (checks.check_sgld_step, sgld_in_place_update),
-    (checks.check_sgld_step, sgld_float32),
+    (checks.check_class_gaussian_init, cgi_global_rng),
+    (checks.check_class_gaussian_init, cgi_one_z_for_all),
+    (checks.check_class_gaussian_init, cgi_transposed_factors),
+    (checks.check_class_gaussian_init, cgi_ignores_labels),
+    (checks.check_class_gaussian_init, cgi_missing_last_class),
+    (checks.check_class_gaussian_init, cgi_squared_factors),
+    (checks.check_class_gaussian_init, cgi_mean_only),
+    (checks.check_class_gaussian_init, cgi_float32),
+    (checks.check_expected_calibration_error, ece_unweighted_bins),
+    (checks.check_expected_calibration_error, ece_signed),
+    (checks.check_expected_calibration_error, ece_label_probability),
+    (checks.check_expected_calibration_error, ece_fixed_bins),
+    (checks.check_expected_calibration_error, ece_global_gap),
+    (checks.check_expected_calibration_error, ece_left_closed_bins),
     (checks.check_pyx_step, pyx_log_of_softmax),
     (checks.check_pyx_step, pyx_detached_normaliser),
     (checks.check_pyx_step, pyx_sum_reduction),
@@ -610,11 +595,10 @@ ALT_CORRECT = [
     (checks.check_get_logits, LogitsLayerLoop),
     (checks.check_forward, ForwardOneHotAndRowShift),
     (checks.check_forward, ForwardFromLayers),
-    (checks.check_gaussian_init, init_normal_inplace),
-    (checks.check_gaussian_init, init_transposed_draw),
-    (checks.check_gaussian_init, init_loop_fill),
-    (checks.check_sgld_step, sgld_own_generator_noise_first),
-    (checks.check_sgld_step, sgld_backward_inputs),
+    (checks.check_class_gaussian_init, cgi_einsum_z_first),
+    (checks.check_class_gaussian_init, cgi_multinomial_loop),
+    (checks.check_expected_calibration_error, ece_histogram_sums),
+    (checks.check_expected_calibration_error, ece_numpy_digitize),
     (checks.check_pyx_step, pyx_via_forward),
     (checks.check_pyx_step, pyx_loop),
     (checks.check_px_step, px_logits_and_variance),

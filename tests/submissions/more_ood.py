@@ -389,6 +389,81 @@ def ood_metrics_notebook_global(scores_id, scores_ood):
 ood_metrics_notebook_global = _NOTEBOOK["ood_metrics_notebook_global"]
 
 
+# ---------------------------------------------------------------- typicality_score
+
+
+def _arr(a):
+    a = np.asarray(a, float)
+    return a.reshape(len(a), -1)
+
+
+def typ_one_sided(features, features_val):
+    """Forgets the absolute value: inputs far *below* the mean look most typical."""
+    x, v = _arr(features), _arr(features_val)
+    return -((x - v.mean(0)) / v.std(0)).max(1)
+
+
+def typ_own_statistics(features, features_val):
+    """Standardises with the scored set's own mean and std (not the ID validation set's)."""
+    x = _arr(features)
+    return -np.abs((x - x.mean(0)) / x.std(0)).max(1)
+
+
+def typ_sum_of_columns(features, features_val):
+    """Sums |z| over the columns instead of taking the largest."""
+    x, v = _arr(features), _arr(features_val)
+    return -np.abs((x - v.mean(0)) / v.std(0)).sum(1)
+
+
+def typ_not_standardised(features, features_val):
+    """Centres but does not divide by the std: the column on the largest scale decides."""
+    x, v = _arr(features), _arr(features_val)
+    return -np.abs(x - v.mean(0)).max(1)
+
+
+def typ_not_negated(features, features_val):
+    """max |z| itself: higher = *less* typical, the wrong orientation."""
+    x, v = _arr(features), _arr(features_val)
+    return np.abs((x - v.mean(0)) / v.std(0)).max(1)
+
+
+def typ_variance(features, features_val):
+    """Divides by the variance where the standard deviation belongs."""
+    x, v = _arr(features), _arr(features_val)
+    return -np.abs((x - v.mean(0)) / v.var(0)).max(1)
+
+
+def typ_global_std(features, features_val):
+    """One mean and std over all columns together."""
+    x, v = _arr(features), _arr(features_val)
+    return -np.abs((x - v.mean()) / v.std()).max(1)
+
+
+def typ_max_over_inputs(features, features_val):
+    """Takes the maximum over the inputs (axis 0) and broadcasts: every input gets one score."""
+    x, v = _arr(features), _arr(features_val)
+    z = np.abs((x - v.mean(0)) / v.std(0)).max(0).max()
+    return -np.full(len(x), z)
+
+
+def typ_unbiased_torch(features, features_val):
+    """torch, unbiased std (ddof 1), the maximum via torch.amax: correct."""
+    x = torch.as_tensor(np.asarray(features, float)).reshape(len(features), -1)
+    v = torch.as_tensor(np.asarray(features_val, float)).reshape(len(features_val), -1)
+    return -((x - v.mean(0)) / v.std(0)).abs().amax(1)
+
+
+def typ_loop_sqrt(features, features_val):
+    """Columns one at a time, the std from the mean of squares, |z| as sqrt(z^2): correct."""
+    x, v = _arr(features), _arr(features_val)
+    worst = np.zeros(len(x))
+    for j in range(x.shape[1]):
+        mean = v[:, j].sum() / len(v)
+        std = math.sqrt(((v[:, j] - mean) ** 2).mean())
+        worst = np.maximum(worst, np.sqrt(((x[:, j] - mean) / std) ** 2))
+    return -worst
+
+
 # (check, wrong implementation): each must fail its check.
 BUGS = [
     (checks.check_energy_score, energy_naive_logsumexp),
@@ -418,6 +493,14 @@ BUGS = [
     (checks.check_ood_metrics, metrics_torch_sigmoid),
     (checks.check_ood_metrics, metrics_aupr_ood_positive),
     (checks.check_ood_metrics, metrics_plus_concatenates),
+    (checks.check_typicality_score, typ_one_sided),
+    (checks.check_typicality_score, typ_own_statistics),
+    (checks.check_typicality_score, typ_sum_of_columns),
+    (checks.check_typicality_score, typ_not_standardised),
+    (checks.check_typicality_score, typ_not_negated),
+    (checks.check_typicality_score, typ_variance),
+    (checks.check_typicality_score, typ_global_std),
+    (checks.check_typicality_score, typ_max_over_inputs),
 ]
 
 # (check, correct implementation written differently): each must pass its check.
@@ -433,4 +516,6 @@ ALT_CORRECT = [
     (checks.check_ood_metrics, ood_metrics_roc_curve),
     (checks.check_ood_metrics, ood_metrics_rankdata),
     (checks.check_ood_metrics, ood_metrics_notebook_global),
+    (checks.check_typicality_score, typ_unbiased_torch),
+    (checks.check_typicality_score, typ_loop_sqrt),
 ]

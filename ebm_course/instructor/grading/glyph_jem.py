@@ -194,161 +194,153 @@ def check_forward(net_cls) -> None:
                    "1 at class y[i] of image i and 0 elsewhere"))
 
 
-# ---------------------------------------------------------------- Exercise 2: initialisation
+# ---------------------------------------------------------------- Exercise 2: class-Gaussian starts
 
-def check_gaussian_init(init_fn) -> None:
-    """Fresh chains: shape (n, *sample_shape), float32, N(0, init_std^2) with independent entries,
-    for n of one and zero; drawn from the given generator only (reproducible, advancing, global
-    RNG neither used nor touched)."""
-    for n, shape, std, what in [(3000, (1, 8, 8), 0.1, "on glyph-like shapes"),
-                                (1700, (3, 7, 5), 0.5, "on a non-square three-channel shape"),
-                                (20000, (3,), 2.5, "on flat samples with a large init_std")]:
-        a = init_fn(n, shape, std, torch.Generator().manual_seed(5))
-        a = expect_tensor(a, f"gaussian_init {what}", (n, *shape))
-        assert a.dtype == torch.float32, f"gaussian_init {what}: expected float32, got {a.dtype}"
-        m = a.numel()
-        assert a.unique().numel() > 0.99 * m, (
-            f"gaussian_init {what}: values repeat; every entry of every chain should be its own "
-            "independent draw (one noise image reused across chains, or one value per chain?)")
-        flat = a.view(n, -1)
-        tol = 6 / math.sqrt(m)
-        assert abs(_corr(flat[:-1], flat[1:])) < tol, (
-            f"gaussian_init {what}: neighbouring chains are correlated; chains must be independent")
-        if flat.shape[1] > 1:
-            assert abs(_corr(flat[:, :-1], flat[:, 1:])) < tol, (
-                f"gaussian_init {what}: neighbouring entries within a chain are correlated; each "
-                "entry must be an independent draw")
-        mean, sd = a.double().mean().item(), a.double().std().item()
-        assert abs(mean) < 6 * std / math.sqrt(m), (
-            f"gaussian_init {what}: the starts should have mean 0, got {mean:.4g}")
-        assert abs(sd / std - 1) < 6 / math.sqrt(2 * m) + 1e-3, (
-            f"gaussian_init {what}: the starts should have standard deviation init_std "
-            f"(N(0, init_std^2): multiply by init_std, not its square or root); got "
-            f"{sd / std:.3f} x init_std")
+def _class_gaussians(k: int, d: int, r: int, seed: int, dtype=torch.float32):
+    """Means well apart (class k sits at 10 * k in every entry) and random factors (K, D, r)."""
+    gen = torch.Generator().manual_seed(seed)
+    means = (10.0 * torch.arange(k, dtype=torch.float64))[:, None].repeat(1, d)
+    means = means + 0.1 * torch.randn(k, d, generator=gen, dtype=torch.float64)
+    factors = 0.3 * torch.randn(k, d, r, generator=gen, dtype=torch.float64)
+    return means.to(dtype), factors.to(dtype)
 
-    shape, std = (1, 8, 8), 0.1
+
+def check_class_gaussian_init(init_fn) -> None:
+    """Class-Gaussian chain starts: shape (n, D), the inputs' dtype; classes uniform when y is
+    None, else the given ones; per class the mean means[k] and the covariance factors[k]
+    factors[k]^T; independent draws; drawn from the given generator only (reproducible,
+    advancing, the global RNG untouched); n of one and zero."""
+    for k, d, r, n, what in [(3, 6, 2, 6000, "with 3 classes, D = 6, rank 2"),
+                             (5, 4, 4, 10000, "with 5 classes, D = 4, full rank"),
+                             (2, 9, 1, 6000, "with rank 1")]:
+        means, factors = _class_gaussians(k, d, r, seed=k + d)
+        x = init_fn(n, means, factors, torch.Generator().manual_seed(3))
+        x = expect_tensor(x, f"class_gaussian_init {what}", (n, d), dtype=torch.float32)
+        label = (x.double().mean(1) / 10).round().clamp(0, k - 1).long()  # classes lie 10 apart
+        share = torch.bincount(label, minlength=k).double() / n
+        assert (share - 1 / k).abs().max() < 6 * math.sqrt(1 / (k * n)) + 0.01, (
+            f"class_gaussian_init {what} and y=None: the classes should be drawn uniformly, got "
+            f"shares {[round(float(s), 3) for s in share]}")
+        for c in range(k):
+            xc = x[label == c].double()
+            cov = factors[c].double() @ factors[c].double().T
+            err_mean = (xc.mean(0) - means[c].double()).abs().max().item()
+            tol_mean = 6 * math.sqrt(cov.diagonal().max().item() / len(xc)) + 1e-3
+            assert err_mean < tol_mean, (
+                f"class_gaussian_init {what}: the draws of class {c} should have mean means[{c}] "
+                f"(off by {err_mean:.3g}); x = means[y] + factors[y] @ z")
+            err_cov = (torch.cov(xc.T) - cov).abs().max().item()
+            scale = cov.abs().max().item()
+            assert err_cov < 0.15 * scale, (
+                f"class_gaussian_init {what}: the draws of class {c} should have covariance "
+                f"factors[{c}] @ factors[{c}].T (largest error {err_cov:.3g} against entries up to "
+                f"{scale:.3g}): z ~ N(0, I) of length r, one per draw, multiplied by the class's "
+                f"factors (not its transpose, not squared)")
+        flat = x.double() - means[label].double()
+        assert abs(_corr(flat[:-1], flat[1:])) < 6 / math.sqrt(flat.numel()) + 0.01, (
+            f"class_gaussian_init {what}: neighbouring draws are correlated; every draw needs its "
+            f"own z")
+
+    means, factors = _class_gaussians(4, 5, 2, seed=11)
+    y = torch.tensor([3, 0, 0, 2, 1, 3] * 1000)
+    x = expect_tensor(init_fn(len(y), means, factors, torch.Generator().manual_seed(4), y),
+                      "class_gaussian_init with labels y", (len(y), 5))
+    for c in range(4):
+        err = (x[y == c].double().mean(0) - means[c].double()).abs().max().item()
+        assert err < 0.1, (f"class_gaussian_init with labels y: the draw for y[i] = {c} should "
+                           f"come from class {c}'s Gaussian (means[y], factors[y])")
+    m64, f64 = _class_gaussians(3, 4, 2, seed=5, dtype=torch.float64)
+    x64 = init_fn(50, m64, f64, torch.Generator().manual_seed(1))
+    expect_tensor(x64, "class_gaussian_init with float64 means and factors", (50, 4),
+                  dtype=torch.float64)
+
     gen = torch.Generator().manual_seed(5)
     state = torch.get_rng_state()
-    a = init_fn(500, shape, std, gen)
+    a = init_fn(300, means, factors, gen)
     assert torch.equal(torch.get_rng_state(), state), (
-        "gaussian_init with a generator must neither draw from nor re-seed the global random "
-        "generator: draw with generator=generator")
+        "class_gaussian_init must neither draw from nor re-seed the global random generator: "
+        "pass generator=generator to every draw (the classes and z)")
     torch.manual_seed(123)
-    b = init_fn(500, shape, std, torch.Generator().manual_seed(5))
+    b = init_fn(300, means, factors, torch.Generator().manual_seed(5))
     assert torch.equal(a, b), (
-        "gaussian_init must draw from the generator it is given (generator=...): the same "
-        "generator state should give the same starts whatever the global seed")
-    c = init_fn(500, shape, std, torch.Generator().manual_seed(6))
-    assert not torch.equal(a, c), (
-        "gaussian_init: a generator with a different seed should give different starts")
-    a2 = init_fn(500, shape, std, gen)
+        "class_gaussian_init must draw from the generator it is given: the same generator "
+        "state should give the same starts whatever the global seed")
+    a2 = init_fn(300, means, factors, gen)
     assert not torch.equal(a, a2), (
-        "gaussian_init: two calls with the same generator should give different starts (draw "
-        "from the generator itself so that it advances; do not copy or re-seed it)")
-    one = expect_tensor(init_fn(1, shape, std, torch.Generator().manual_seed(7)),
-                        "gaussian_init of a single chain (n = 1)", (1, *shape))
-    assert one.dtype == torch.float32 and one.abs().sum() > 0, (
-        "gaussian_init of a single chain (n = 1): expected a float32 Gaussian draw")
-    zero = init_fn(0, shape, std, torch.Generator().manual_seed(7))
-    expect_tensor(zero, "gaussian_init with n = 0 (an iteration where no chain restarts)",
-                  (0, *shape))
+        "class_gaussian_init: two calls with the same generator should give different starts "
+        "(draw from the generator itself so that it advances; do not copy or re-seed it)")
+    one = expect_tensor(init_fn(1, means, factors, torch.Generator().manual_seed(7)),
+                        "class_gaussian_init of a single chain (n = 1)", (1, 5))
+    zero = init_fn(0, means, factors, torch.Generator().manual_seed(7))
+    expect_tensor(zero, "class_gaussian_init with n = 0 (an iteration where no chain restarts)",
+                  (0, 5))
+    del one
 
 
-# ---------------------------------------------------------------- Exercise 3: the SGLD step
+# ---------------------------------------------------------------- Exercise 3: calibration
 
-def _quadratic(z: torch.Tensor) -> torch.Tensor:
-    return 0.5 * z.flatten(1).pow(2).sum(1)
+def _ece_reference(conf: torch.Tensor, correct: torch.Tensor, n_bins: int) -> float:
+    conf, correct = conf.double(), correct.double()
+    total = 0.0
+    for b in range(n_bins):
+        lo, hi = b / n_bins, (b + 1) / n_bins
+        in_bin = (conf > lo) & (conf <= hi) if b else (conf <= hi)
+        if in_bin.any():
+            total += in_bin.double().mean().item() * abs(
+                correct[in_bin].mean().item() - conf[in_bin].mean().item())
+    return total
 
 
-def _flat(z: torch.Tensor) -> torch.Tensor:
-    return 0.0 * z.flatten(1).sum(1)
+def _probs_with(conf: torch.Tensor, k: int) -> torch.Tensor:
+    """Probabilities (N, K) whose largest entry is ``conf`` at class 0, the rest spread evenly."""
+    rest = ((1 - conf) / (k - 1))[:, None].expand(-1, k - 1)
+    return torch.cat([conf[:, None], rest], 1)
 
 
-def check_sgld_step(step_fn) -> None:
-    """The SGLD update: the noise-free part equals the reference (JEM energies with and without
-    labels, clip, clamp, batch of one, flat samples, energies of +-500, float64) under no_grad;
-    gradient w.r.t. x only; x untouched; detached output; the noise is N(0, noise_std^2),
-    independent per entry, per chain and per call, added before the clamp."""
-    torch.manual_seed(8)
-    gen = torch.Generator().manual_seed(80)
-    net = ref04.GlyphCNN(1, 20, 8, 5)
-    x_img = torch.rand((4, 1, 20, 20), generator=gen) * 0.4 - 0.2
-    x_flat = torch.randn((6, 5), generator=gen) * 0.5
-    offset_hi = lambda z: 500.0 + 200.0 * _quadratic(z)  # noqa: E731
-    offset_lo = lambda z: _quadratic(z) - 500.0  # noqa: E731
-    cases = [  # energy_fn, x, step_size, grad_clip, clamp, what
-        (models.energy_fn_of(net), x_img, 1.0, None, (-1.0, 1.0), "on the JEM energy -logsumexp f(x)"),
-        (models.energy_fn_of(net, torch.tensor([0, 4, 2, 2])), x_img, 1.0, 0.01, (-1.0, 1.0),
-         "on the class-conditional JEM energy -f(x)[y] with grad_clip"),
-        (_quadratic, x_flat, 0.3, 0.2, None, "on flat (B, D) samples with grad_clip"),
-        (_quadratic, x_flat, 3.0, None, (-0.5, 0.5), "when the step overshoots and the clamp acts"),
-        (offset_hi, x_flat[:1], 0.1, 0.05, (-1.0, 1.0), "on a batch of one with energies near +500"),
-        (offset_lo, x_flat, 0.2, None, None, "with energies near -500"),
-        (_quadratic, x_flat.double(), 0.3, 0.2, (-1.0, 1.0), "on float64 samples"),
-    ]
-    for energy_fn, x, step_size, grad_clip, clamp, what in cases:
-        x_before = x.clone()
-        try:
-            with torch.no_grad():  # Lightning's validation: the step must cope
-                got = step_fn(energy_fn, x, step_size, 0.0, grad_clip, clamp)
-        except RuntimeError as err:
-            if "does not require grad" in str(err) or "grad_fn" in str(err):
-                raise AssertionError(
-                    f"sgld_step {what} fails when called under torch.no_grad() (Lightning "
-                    "validates under no_grad): compute the gradient inside torch.enable_grad()")
-            raise
-        assert torch.equal(x, x_before), f"sgld_step {what} must not modify its input x in place"
-        want = ref03.langevin_step(energy_fn, x, step_size, 0.0, grad_clip, clamp)
-        expect_close(got, want, f"sgld_step with noise_std=0 {what}: x - step_size * "
-                     "clip(dE/dx) (gradient of the summed energy), then clamp", atol=1e-5)
-        assert not got.requires_grad, (
-            f"sgld_step {what}: return a detached tensor (a graph kept in the buffer leaks memory)")
-    assert all(p.grad is None for p in net.parameters()), (
-        "sgld_step accumulated gradients in the network's parameters: differentiate with respect "
-        "to x only (torch.autograd.grad(energy.sum(), x)), not with .backward()")
+def check_expected_calibration_error(ece_fn) -> None:
+    """ECE: a float; 0 for a perfectly calibrated case; |accuracy - confidence| for one bin;
+    each bin weighted by its share of the inputs; equal-width bins (lo, hi] of the top-class
+    probability; the given n_bins; accuracy of the argmax (not of the label's probability)."""
+    def ece(probs, labels, n_bins=15, what=""):
+        got = ece_fn(probs, labels, n_bins)
+        got = float(got.item() if isinstance(got, torch.Tensor) else got)
+        assert math.isfinite(got), f"expected_calibration_error {what}: got {got}"
+        return got
 
-    # An input that is part of a graph: the step reads its values only.
-    base = x_flat.clone().requires_grad_(True)
-    x_graph = base * 1.0
-    got = step_fn(_quadratic, x_graph, 0.3, 0.0, None, None)
-    expect_close(got, ref03.langevin_step(_quadratic, x_graph, 0.3, 0.0), "sgld_step with noise_std=0 "
-                 "on an input that requires grad (part of a graph)", atol=1e-5)
-    assert not got.requires_grad and base.grad is None, (
-        "sgld_step on an input that requires grad: return a detached tensor and send no gradient "
-        "back into the input's graph (work on x.detach())")
-
-    # The noise: a flat energy, so the step is pure noise.
-    n, d, noise_std = 4000, 6, 0.3
-    zeros = torch.zeros(n, d)
-    z1 = expect_tensor(step_fn(_flat, zeros, 0.1, noise_std, None, None),
-                       "sgld_step with noise on a flat energy", (n, d))
-    z2 = expect_tensor(step_fn(_flat, zeros, 0.1, noise_std, None, None),
-                       "sgld_step with noise on a flat energy", (n, d))
-    m = n * d
-    tol = 6 / math.sqrt(m)
-    assert z1.unique().numel() > 0.99 * m and abs(_corr(z1[:-1], z1[1:])) < tol, (
-        "sgld_step: the noise must be drawn independently for every chain of the batch "
-        "(one noise image shared by all chains?)")
-    assert abs(_corr(z1[:, :-1], z1[:, 1:])) < tol, (
-        "sgld_step: the noise must be drawn independently for every entry of a sample")
-    assert not torch.equal(z1, z2) and abs(_corr(z1, z2)) < tol, (
-        "sgld_step: two calls should add different, independent noise (do not re-seed or "
-        "re-create a generator inside the step)")
-    mean, sd = z1.double().mean().item(), z1.double().std().item()
-    assert abs(mean) < 6 * noise_std / math.sqrt(m) and abs(sd / noise_std - 1) < 6 / math.sqrt(2 * m), (
-        f"sgld_step on a flat energy should add N(0, noise_std^2) noise (noise_std * randn, not "
-        f"sqrt(2 * step_size) or noise_std^2): got mean {mean:.3g} and {sd / noise_std:.3f} x noise_std")
-    z = step_fn(_flat, torch.full((1000, 5), 0.95), 0.1, noise_std, None, (-1.0, 1.0))
-    z = expect_tensor(z, "sgld_step with noise and a clamp", (1000, 5))
-    assert z.min() >= -1.0 and z.max() <= 1.0, (
-        "sgld_step with noise and clamp=(low, high): every returned sample must lie in "
-        "[low, high]; clamp after adding the noise, as the last operation of the step")
-    z = expect_tensor(step_fn(_flat, torch.zeros(1, 1, 30, 30), 0.1, noise_std, None, None),
-                      "sgld_step with noise on a batch of one", (1, 1, 30, 30))
-    assert z.unique().numel() > 0.99 * z.numel() and abs(z.std().item() / noise_std - 1) < 0.25, (
-        "sgld_step with noise on a batch of one: expected independent N(0, noise_std^2) noise")
-    z = step_fn(_flat, torch.zeros(500, 4, dtype=torch.float64), 0.1, noise_std, None, None)
-    z = expect_tensor(z, "sgld_step with noise on float64 samples", (500, 4), dtype=torch.float64)
+    k = 4
+    conf = torch.full((10,), 0.8)
+    labels = torch.tensor([0] * 8 + [1] * 2)  # 80% right at confidence 0.8: calibrated
+    assert abs(ece(_probs_with(conf, k), labels, 10, "calibrated")) < 1e-6, (
+        "expected_calibration_error: 10 inputs at confidence 0.8 of which 8 are right should give "
+        "ECE 0")
+    labels = torch.tensor([0] * 5 + [1] * 5)
+    got = ece(_probs_with(conf, k), labels, 10, "one bin")
+    assert abs(got - 0.3) < 1e-6, (
+        f"expected_calibration_error: confidence 0.8 with accuracy 0.5 in one bin should give "
+        f"|0.5 - 0.8| = 0.3, got {got:.4g}")
+    gen = torch.Generator().manual_seed(0)
+    for n, n_bins, k, what in [(500, 15, 5, "on 500 random inputs, 15 bins"),
+                               (333, 7, 3, "with n_bins = 7"), (1, 10, 4, "on a single input"),
+                               (200, 1, 6, "with one bin")]:
+        logits = 3 * torch.randn(n, k, generator=gen)
+        probs = logits.softmax(1)
+        labels = torch.randint(k, (n,), generator=gen)
+        conf, pred = probs.max(1)
+        want = _ece_reference(conf, (pred == labels), n_bins)
+        got = ece(probs, labels, n_bins, what)
+        assert abs(got - want) < 1e-5, (
+            f"expected_calibration_error {what}: got {got:.5f}; expected the share-weighted "
+            "mean over the bins of |accuracy - mean confidence|, with equal-width bins of the "
+            "largest probability and the argmax as the prediction")
+    conf = torch.tensor([0.25, 0.5, 0.5, 0.75, 1.0])  # on the edges of 4 bins (exact in binary)
+    probs = _probs_with(conf, 5).double()  # the top class stays class 0
+    labels = torch.tensor([1, 0, 0, 0, 1])
+    want = _ece_reference(conf, labels == 0, 4)
+    got = ece(probs, labels, 4, "with float64 probabilities and confidences on bin edges")
+    assert abs(got - want) < 1e-6, (
+        f"expected_calibration_error with confidences on bin edges: bins are (lo, hi], so a "
+        f"confidence of exactly 0.5 with 4 bins belongs to (0.25, 0.5]; got {got:.4g}, expected "
+        f"{want:.4g}")
 
 
 # ---------------------------------------------------------------- Exercise 4: the objectives

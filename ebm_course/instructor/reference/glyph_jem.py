@@ -33,26 +33,16 @@ class GlyphCNN(CNNEnergy):
         ### END SOLUTION
 
 
-def gaussian_init(n: int, sample_shape, init_std: float, generator: torch.Generator) -> torch.Tensor:
-    """Fresh chain starts x ~ N(0, init_std^2): (n, *sample_shape), float32, from `generator`."""
+def class_gaussian_init(n: int, means: torch.Tensor, factors: torch.Tensor,
+                        generator: torch.Generator, y: torch.Tensor | None = None) -> torch.Tensor:
+    """n draws x = means[y] + factors[y] @ z, z ~ N(0, I_r), y uniform over the K classes unless
+    given (n,); means (K, D), factors (K, D, r); returns (n, D), all draws from `generator`."""
     ### BEGIN SOLUTION
-    return torch.randn((n, *sample_shape), generator=generator) * init_std
-    ### END SOLUTION
-
-
-def sgld_step(energy_fn, x: torch.Tensor, step_size: float, noise_std: float,
-              grad_clip: float | None = None, clamp: tuple | None = None) -> torch.Tensor:
-    """x - step_size * clip(dE/dx) + noise_std * eps, clamped; (B, ...) -> (B, ...), detached."""
-    ### BEGIN SOLUTION
-    x = x.detach().requires_grad_(True)
-    with torch.enable_grad():
-        (grad,) = torch.autograd.grad(energy_fn(x).sum(), x)
-    if grad_clip is not None:
-        grad = grad.clamp(-grad_clip, grad_clip)
-    x_new = x.detach() - step_size * grad + noise_std * torch.randn_like(x)
-    if clamp is not None:
-        x_new = x_new.clamp(*clamp)
-    return x_new
+    n_classes, _, rank = factors.shape
+    if y is None:
+        y = torch.randint(n_classes, (n,), generator=generator)
+    z = torch.randn(n, rank, 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z).squeeze(-1)
     ### END SOLUTION
 
 
@@ -87,4 +77,22 @@ def jem_step(net, sampler, x, y, alpha: float, px_weight: float = 1.0, pyx_weigh
     else:
         loss_px = torch.zeros((), device=x.device)
     return px_weight * loss_px + pyx_weight * loss_pyx, loss_px, loss_pyx, acc
+    ### END SOLUTION
+
+
+def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> float:
+    """ECE: sum over n_bins equal-width confidence bins (lo, hi] of |bin| / N * |accuracy -
+    mean confidence|, confidence = max_y probs (N, K), accuracy of the argmax against labels (N,)."""
+    ### BEGIN SOLUTION
+    confidence, predicted = probs.max(dim=1)
+    correct = (predicted == labels).double()
+    edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
+    bins = torch.bucketize(confidence.double(), edges[1:-1])  # (lo, hi]; 0 goes to the first
+    ece = 0.0
+    for b in range(n_bins):
+        in_bin = bins == b
+        if in_bin.any():
+            gap = correct[in_bin].mean() - confidence[in_bin].double().mean()
+            ece += in_bin.double().mean() * gap.abs()
+    return float(ece)
     ### END SOLUTION

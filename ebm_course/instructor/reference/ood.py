@@ -59,3 +59,15 @@ def ood_metrics(scores_id, scores_ood) -> dict:
     return {"auroc": float(skm.roc_auc_score(labels, scores)),
             "aupr": float(skm.average_precision_score(labels, scores)), "fpr95": fpr95}
     ### END SOLUTION
+
+
+def typicality_score(features, features_val) -> np.ndarray:
+    """-max_j |z_j| per input, z_j = (features[:, j] - mean_j) / std_j with the mean and standard
+    deviation of column j of features_val (ID validation data); features (N, J), features_val
+    (M, J); returns (N,) float64, higher = more typical."""
+    ### BEGIN SOLUTION
+    features = np.asarray(features, float).reshape(len(features), -1)
+    features_val = np.asarray(features_val, float).reshape(len(features_val), -1)
+    z = (features - features_val.mean(axis=0)) / features_val.std(axis=0)
+    return -np.abs(z).max(axis=1)
+    ### END SOLUTION
