@@ -37,6 +37,26 @@ def get_profile() -> str:
     return "full" if torch.cuda.is_available() else "quick"
 
 
+def step_cap() -> int | None:
+    """``EBM_COURSE_STEP_CAP``: at most this many training steps per training run, whatever the
+    profile says (``ebm-course smoke`` runs the ``full`` profile's code paths on a CPU this way);
+    None when unset."""
+    value = os.environ.get("EBM_COURSE_STEP_CAP", "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"EBM_COURSE_STEP_CAP={value!r}: expected a positive integer")
+    return int(value)
+
+
+def cap_steps(n_steps: int) -> int:
+    """``n_steps`` limited by :func:`step_cap` (-1, "until the epochs end", becomes the cap)."""
+    cap = step_cap()
+    if cap is None:
+        return n_steps
+    return cap if n_steps < 0 else min(n_steps, cap)
+
+
 def get_device() -> torch.device:
     """CUDA when available, else CPU. The package never reads a global device."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")

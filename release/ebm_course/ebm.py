@@ -6,13 +6,14 @@ this module trains exactly what the student wrote. The package has no defaults f
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from .config import cap_steps
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .sampling import MCMCSampler
 
@@ -45,7 +46,13 @@ class EBMConfig:
 
 
 def mnist_ebm_config(profile: str) -> EBMConfig:
-    """The EBM settings of a profile: ``full`` (GPU), ``quick`` (CPU minutes), ``grade`` (tiny)."""
+    """The EBM settings of a profile: ``full`` (GPU), ``quick`` (CPU minutes), ``grade`` (tiny);
+    training steps limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
+    cfg = _mnist_ebm_config(profile)
+    return replace(cfg, max_steps=cap_steps(cfg.max_steps))
+
+
+def _mnist_ebm_config(profile: str) -> EBMConfig:
     if profile == "full":
         return EBMConfig()
     if profile == "quick":

@@ -16,13 +16,14 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from .config import cap_steps
 from .models import EnergyFn
 from .toy import Box, grid_energy, grid_points
 
@@ -54,6 +55,13 @@ class SamplingConfig:
 
 
 def sampling_config(profile: str) -> SamplingConfig:
+    """The sizes of a profile (see :func:`_sampling_config`); the score network's training steps
+    limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
+    cfg = _sampling_config(profile)
+    return replace(cfg, dsm_iters=cap_steps(cfg.dsm_iters))
+
+
+def _sampling_config(profile: str) -> SamplingConfig:
     """The sizes of a profile: ``quick`` (CPU), ``full`` (GPU, more chains), ``grade`` (tiny)."""
     if profile == "quick":
         return SamplingConfig()

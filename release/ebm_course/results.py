@@ -36,3 +36,24 @@ def figure_path(filename: str) -> Path | None:
     from .config import get_profile
 
     return None if get_profile() == "grade" else results_dir() / filename
+
+
+def save_samples(filename: str, images, labels=None, max_images: int = 256) -> Path | None:
+    """Save the tensor behind a sample figure as ``results/<filename>`` (a ``.pt`` file), so that
+    anyone can re-score the samples with a classifier of their own.
+
+    The file holds ``{"images": (N, C, H, W) float32 in [-1, 1], "labels": (N,) int64 or None}``
+    with N <= ``max_images``. Returns its path; None under the ``grade`` profile (no files).
+    """
+    import torch
+
+    path = figure_path(filename)
+    if path is None:
+        return None
+    images = images.detach()[:max_images].float().clamp(-1.0, 1.0).cpu()
+    if labels is not None:
+        labels = torch.as_tensor(labels).detach()[:max_images].long().cpu()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save({"images": images.contiguous(), "labels": labels}, tmp)
+    return path

@@ -18,13 +18,14 @@ What each method needs from the model:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import cap_steps
 from .models import EnergyFn, energy_fn_of
 from .sampling import sampling_mode
 from .toy import TOY_BOX, Box
@@ -156,6 +157,9 @@ class ToyConfig:
     reinit_prob: float = 0.05      # share of chains restarted from uniform noise each step
     n_grid: int = 200              # grid cells per axis for log Z
     box: Box = TOY_BOX
+    n_iters_equal: int = 600       # the equal-budget comparison: Adam steps for every method
+    equal_densities: tuple[str, ...] = ("two_rings", "spiral")  # ... on the thin densities
+    cd_small_step: float = 0.005   # ... and CD once more with an SGLD step below their width
     n_sample_steps: int = 100      # Langevin steps for the sample plots (uniform starts)
     sample_step_size: float = 0.02  # their step; noise_std = sqrt(2 * step_size)
     n_plot_samples: int = 500      # chains per sample plot
@@ -165,18 +169,26 @@ class ToyConfig:
 
 
 def toy_config(profile: str) -> ToyConfig:
-    """The 2D settings of a profile: ``quick`` (CPU, ~1 min), ``full`` (longer), ``grade`` (tiny)."""
+    """The 2D settings of a profile: ``quick`` (CPU, ~1 min), ``full`` (longer), ``grade`` (tiny);
+    Adam steps limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
+    cfg = _toy_config(profile)
+    return replace(cfg, **{f: cap_steps(getattr(cfg, f)) for f in
+                           ("n_iters_cd", "n_iters_sm", "n_iters_dsm", "n_iters_nce", "n_iters_equal")})
+
+
+def _toy_config(profile: str) -> ToyConfig:
     if profile == "quick":
         return ToyConfig()
     if profile == "full":
         return ToyConfig(n_train=20000, n_test=5000, n_iters_cd=3000, n_iters_sm=3000,
                          n_iters_dsm=6000, n_iters_nce=6000, cd_steps=40, nce_noise_ratio=4,
+                         n_iters_equal=3000,
                          n_chains=1024,
                          n_grid=300, n_sample_steps=500, n_plot_samples=2000,
                          kde_cv_points=5000)
     if profile == "grade":
         return ToyConfig(n_train=1000, n_test=500, hidden=32, n_iters_cd=20, n_iters_sm=20,
-                         n_iters_dsm=30, n_iters_nce=30, cd_steps=5,
+                         n_iters_dsm=30, n_iters_nce=30, cd_steps=5, n_iters_equal=10,
                          n_grid=64, n_sample_steps=20, n_plot_samples=300,
                          kde_cv_points=500)
     raise ValueError(f"unknown profile {profile!r}")
