@@ -118,6 +118,14 @@ def test_step_cap_reads_a_positive_integer(monkeypatch):
 
     assert mnist_ebm_config("full").max_steps == 4 and mnist_ebm_config("grade").max_steps == 3
     assert toy_config("quick").n_iters_nce == 4 and toy_config("quick").n_iters_equal == 4
+    from ebm_course.jem import jem_config
+    from ebm_course.mcmc import sampling_config
+
+    jem = jem_config("quick")
+    assert jem.max_steps == 4 and 0 < jem.px_start_step < 4  # both phases still run
+    full, grade = sampling_config("full"), sampling_config("grade")
+    assert full.n_steps == grade.n_steps and full.mnist_long_steps == grade.mnist_long_steps
+    assert full.n_chains > grade.n_chains  # counts are kept
 
 
 def test_saved_samples_are_small_bounded_and_labelled(tmp_path, monkeypatch):
