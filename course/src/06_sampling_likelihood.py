@@ -47,6 +47,8 @@ from ebm_course.results import figure_path, write_results
 PROFILE = config.get_profile()
 CFG = mcmc.sampling_config(PROFILE)
 DEVICE = config.get_device()
+if DEVICE.type == "cpu":  # thousands of small steps: one thread avoids a sync per operation
+    torch.set_num_threads(1)  # (measured on a busy 2-core machine: 7 ms vs 400 ms per MNIST step)
 print(config.run_banner())
 config.seed_everything(CFG.seed)
 TIMINGS = {}  # seconds per section, printed at the end
@@ -293,7 +295,7 @@ SAMPLERS = {
     "HMC": lambda eps: lambda e, x, g: hmc_step(e, x, math.sqrt(2 * eps), g, n_leapfrog=N_LEAPFROG),
 }
 tv, acceptance, floor = {}, {}, {}
-with timed("2D samplers"), mcmc.threads(1):
+with timed("2D samplers"):
     for name, (fn, box) in ENERGIES.items():
         probs, _ = EXACT[name]
         g = torch.Generator().manual_seed(CFG.seed)
@@ -357,7 +359,7 @@ display(Markdown("\n".join(rows) + f"\n\nTV of {CFG.n_chains} exact samples: " +
 # %%
 DIAG_EPS = 0.05
 diag = {}
-with timed("diagnostics"), mcmc.threads(1):
+with timed("diagnostics"):
     fig, axes = plt.subplots(len(ENERGIES), 3, figsize=(14, 2.6 * len(ENERGIES)), sharex=True)
     for i, (name, (fn, box)) in enumerate(ENERGIES.items()):
         for j, (sampler, make) in enumerate(SAMPLERS.items()):
@@ -394,7 +396,7 @@ display(Markdown("\n".join(rows)))
 # the clamp keeps pixels in $[-1, 1]$). Two groups of chains run side by side, the same length:
 # **fresh** ones from uniform noise, as at the start of 03's training and in its "fresh chains",
 # and **persistent** ones continued from 03's replay buffer. Training ran 20 steps per iteration
-# (quick profile); we run 25 times longer and follow each chain's energy, its share of ink
+# (quick profile); we run 50 times longer and follow each chain's energy, its share of ink
 # (pixels above mid-grey), and, at a few points, which digits 03's metric classifier sees.
 
 # %%
@@ -595,7 +597,7 @@ BASE_STD = 2.0
 base_energy = lambda z: z.pow(2).sum(1) / (2 * BASE_STD ** 2)
 base_log_z = math.log(2 * math.pi * BASE_STD ** 2)
 ais_2d = {}
-with timed("AIS 2D"), mcmc.threads(1):
+with timed("AIS 2D"):
     for name, (fn, box) in ENERGIES.items():
         for K in CFG.ais_temperatures:
             for seed in range(CFG.ais_seeds):
@@ -642,26 +644,33 @@ for name in ENERGIES:
 
 # %%
 mnist_ais = []
+MNIST_KS = (CFG.mnist_ais_temperatures // 5, CFG.mnist_ais_temperatures)
 with timed("AIS MNIST"):
-    for seed in range(CFG.mnist_ais_seeds):
-        g = torch.Generator().manual_seed(seed)
-        x0 = mcmc.sample_wall_base(CFG.mnist_ais_chains, 784, g).view(-1, 1, 28, 28).to(DEVICE)
-        move = mcmc.AdaptiveStep(mala_step, 1e-4, torch.Generator(device=DEVICE).manual_seed(seed))
-        betas = torch.linspace(0, 1, CFG.mnist_ais_temperatures + 1) ** 4
-        log_z, log_w = ais_log_z(image_energy, mcmc.wall_energy, mcmc.wall_log_z(784), x0, betas, move)
-        with torch.no_grad():
-            e_end = float(image_energy(move.last).median())
-        mnist_ais.append({"seed": seed, "log_z": float(log_z), "test_ll_nats": float(-e_data.mean()) - float(log_z),
-                          "log_w_sd": float(log_w.std()) if len(log_w) > 1 else 0.0, "energy_at_end": e_end,
-                          "mean_acceptance": float(np.mean(move.acceptance)), "final_step": move.step_size})
-        r = mnist_ais[-1]
-        print(f"seed {seed}: log Z {r['log_z']:.2f}, test log-likelihood {r['test_ll_nats']:.2f} nats per image; "
-              f"sd of the log weights {r['log_w_sd']:.2f}, MALA acceptance {r['mean_acceptance']:.2f}, final step "
-              f"{r['final_step']:.1e}, median energy of the chains at b = 1: {e_end:.2f}")
-lls = np.array([r["test_ll_nats"] for r in mnist_ais])
+    for K in MNIST_KS:
+        for seed in range(CFG.mnist_ais_seeds):
+            g = torch.Generator().manual_seed(seed)
+            x0 = mcmc.sample_wall_base(CFG.mnist_ais_chains, 784, g).view(-1, 1, 28, 28).to(DEVICE)
+            move = mcmc.AdaptiveStep(mala_step, 1e-4, torch.Generator(device=DEVICE).manual_seed(seed))
+            betas = torch.linspace(0, 1, K + 1) ** 4
+            log_z, log_w = ais_log_z(image_energy, mcmc.wall_energy, mcmc.wall_log_z(784), x0, betas, move)
+            with torch.no_grad():
+                e_end = float(image_energy(move.last).median())
+            mnist_ais.append({"temperatures": K, "seed": seed, "log_z": float(log_z),
+                              "test_ll_nats": float(-e_data.mean()) - float(log_z),
+                              "log_w_sd": float(log_w.std()) if len(log_w) > 1 else 0.0, "energy_at_end": e_end,
+                              "mean_acceptance": float(np.mean(move.acceptance)), "final_step": move.step_size})
+            r = mnist_ais[-1]
+            print(f"K = {K}, seed {seed}: log Z {r['log_z']:.2f}, test log-likelihood {r['test_ll_nats']:.2f} nats "
+                  f"per image; sd of the log weights {r['log_w_sd']:.2f}, MALA acceptance "
+                  f"{r['mean_acceptance']:.2f}, final step {r['final_step']:.1e}, median energy of the "
+                  f"chains at b = 1: {e_end:.2f}")
+mnist_ais_by_k = {K: float(np.mean([r["test_ll_nats"] for r in mnist_ais if r["temperatures"] == K])) for K in MNIST_KS}
+mnist_ais_final = [r for r in mnist_ais if r["temperatures"] == MNIST_KS[-1]]
+lls = np.array([r["test_ll_nats"] for r in mnist_ais_final])
 mnist_ll = float(lls.mean())
 bits_per_dim = -(mnist_ll - 784 * math.log(127.5)) / (784 * math.log(2))  # on the 0..255 pixel scale
-print(f"AIS test log-likelihood: {mnist_ll:.2f} nats per image (sd over {len(lls)} seeds {lls.std():.2f}); "
+print("mean over seeds by number of temperatures:", {k: round(v, 2) for k, v in mnist_ais_by_k.items()})
+print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per image (sd over {len(lls)} seeds {lls.std():.2f}); "
       f"{bits_per_dim:.3f} bits/dim on the 0..255 scale; uniform noise on the box scores "
       f"{-784 * math.log(2):.1f} nats (8 bits/dim). Test digits' median energy {float(e_data.median()):.3f}; "
       f"SGLD reaches {mnist_chain_stats['energy_fresh_after_train_steps']:.2f} in {EBM_CFG.n_steps} steps.")
@@ -763,7 +772,7 @@ N_EACH = 100 if PROFILE != "grade" else 5
 STEP_LR = 1e-4
 two = mcmc.TWO_MODES
 two_energy = mcmc.mixture_energy(**two)
-with timed("annealed Langevin"), mcmc.threads(1):
+with timed("annealed Langevin"):
     x_train = toy.sample_gmm(5000, torch.tensor(two["means"]), torch.tensor(two["stds"]),
                              torch.tensor(two["weights"]), generator=torch.Generator().manual_seed(0))
     score_net = mcmc.train_score_dsm(x_train, SIGMAS, CFG.dsm_iters, seed=CFG.seed)
@@ -847,6 +856,7 @@ results = {
     "ais_2d_exact_log_z": {n: EXACT[n][1] for n in ENERGIES},
     "mnist_chains": mnist_chain_stats,
     "mnist_ais": {"runs": mnist_ais, "test_ll_nats_mean": mnist_ll, "test_ll_nats_sd": float(lls.std()),
+                  "test_ll_nats_by_temperatures": {str(k): v for k, v in mnist_ais_by_k.items()},
                   "bits_per_dim_0_255": bits_per_dim, "temperatures": CFG.mnist_ais_temperatures,
                   "chains": CFG.mnist_ais_chains, "test_digits": CFG.mnist_test},
     "annealed_mode_shares": shares,
