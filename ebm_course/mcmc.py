@@ -13,7 +13,6 @@ notebook's as an argument. Sign convention as in :mod:`ebm_course.models`: an ``
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import dataclass, replace
@@ -44,13 +43,13 @@ class SamplingConfig:
     ais_temperatures: tuple = (10, 30, 100, 300)  # AIS schedules on the 2D energies
     ais_chains: int = 500          # AIS chains per estimate
     ais_seeds: int = 4             # repeats per schedule (the spread of the estimate)
-    n_mnist_chains: int = 12       # MNIST chains per start (noise, replay buffer)
-    mnist_long_steps: int = 500    # a long run, 25x the quick training's 20 steps
-    mnist_ais_temperatures: int = 150
-    mnist_ais_chains: int = 8
+    n_mnist_chains: int = 16       # MNIST chains per start (noise, replay buffer)
+    mnist_long_steps: int = 1000   # a long run, 50x the quick training's 20 steps
+    mnist_ais_temperatures: int = 500
+    mnist_ais_chains: int = 16
     mnist_ais_seeds: int = 3
     mnist_test: int = 256          # test digits whose mean log-likelihood is estimated
-    dsm_iters: int = 2000          # denoising score matching steps of the 2D score network
+    dsm_iters: int = 3000          # denoising score matching steps of the 2D score network
     seed: int = 0
 
 
@@ -158,18 +157,6 @@ def grid_density(energy_fn: EnergyFn, box: Box, n_grid: int) -> tuple[torch.Tens
     log_z = torch.logsumexp(log_mass, 0).item()
     probs = (log_mass - log_z).exp().reshape(n_grid, 8, n_grid, 8).sum((1, 3))
     return probs, log_z
-
-
-@contextlib.contextmanager
-def threads(n: int):
-    """Run a block with ``n`` intra-op threads: thousands of tiny 2D steps run several times
-    faster on one thread than on several (no synchronisation per operation)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --------------------------------------------------------------------------------------------

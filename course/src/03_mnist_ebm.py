@@ -655,5 +655,5 @@ if PROFILE != "grade":  # the autograder writes no files
     keep = torch.randperm(sampler.n_filled, generator=torch.Generator().manual_seed(CFG.seed))[:512]
     torch.save(sampler.buffer[keep.to(sampler.buffer.device)].float().cpu().clone(),
                path.with_suffix(".buffer.pt"))
-    print("exported", path, "and 512 replay-buffer samples")
+    print("exported", path, f"and {len(keep)} replay-buffer samples")
     net.to(DEVICE)
