@@ -319,7 +319,7 @@ axes[0, 0].set_ylabel("TV distance to the exact density")
 axes[0, 0].legend()
 axes[1, 0].legend()
 plt.tight_layout()
-save_figure(fig, "06_tv_vs_step.png")
+save_figure(fig, "06_sampling_likelihood_tv_vs_step.png")
 plt.show()
 rows = ["| energy | sampler | " + " | ".join(f"TV (acc.) at {e}" for e in STEP_SIZES) + " |",
         "|---|---|" + "---|" * len(STEP_SIZES)]
@@ -381,7 +381,7 @@ with timed("diagnostics"):
     for ax in axes[-1]:
         ax.set_xlabel("step")
     plt.tight_layout()
-    save_figure(fig, "06_traces.png")
+    save_figure(fig, "06_sampling_likelihood_traces.png")
     plt.show()
 rows = ["| energy | sampler | R-hat | ESS (of %d draws) | energy evaluations per effective sample |" % (CFG.n_diag_chains * (CFG.n_diag_steps - CFG.n_diag_steps // 2)),
         "|---|---|---|---|---|"]
@@ -471,7 +471,7 @@ axes[0].set(ylabel="energy E(x)", title="energy along the chains (median, 10-90%
 axes[1].set(ylabel="share of pixels > 0", title="ink along the chains (mean)")
 axes[1].legend(fontsize=8)
 plt.tight_layout()
-save_figure(fig, "06_mnist_chains.png")
+save_figure(fig, "06_sampling_likelihood_mnist_chains.png")
 plt.show()
 fig, axes = plt.subplots(3, 1, figsize=(12, 3.6))
 for ax, step in zip(axes, snapshot_steps):
@@ -628,7 +628,7 @@ axes[1].set(xscale="log", yscale="log", xlabel="chains B", ylabel="|log Z_AIS - 
             title=f"AIS error vs chains (K = {CFG.ais_temperatures[-1]}, one run)")
 axes[0].legend()
 plt.tight_layout()
-save_figure(fig, "06_ais_error.png")
+save_figure(fig, "06_sampling_likelihood_ais_error.png")
 plt.show()
 for name in ENERGIES:
     print(f"{name}: exact log Z {EXACT[name][1]:.4f}; AIS with K = {CFG.ais_temperatures[-1]}: " +
@@ -805,7 +805,7 @@ for ax, (label, xs) in zip(axes[1:], runs.items()):
     ax.set(xlim=(-6, 6), ylim=(-6, 6), title=f"{label}\nmode shares {shares[label][0]:.2f} / {shares[label][1]:.2f}")
     ax.title.set_fontsize(9)
 plt.tight_layout()
-save_figure(fig, "06_annealed_langevin.png")
+save_figure(fig, "06_sampling_likelihood_annealed_langevin.png")
 plt.show()
 print({k: [round(s, 3) for s in v] for k, v in shares.items()})
 
