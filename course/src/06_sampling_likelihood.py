@@ -436,7 +436,8 @@ with timed("MNIST chains"):
     pick = torch.randperm(len(buffer), generator=torch.Generator().manual_seed(CFG.seed))[:n]
     x = torch.cat([x_fresh, buffer[pick].to(DEVICE)])  # chains 0..n-1 fresh, n..2n-1 persistent
     keep_every = max(CFG.mnist_long_steps // 50, 1)  # every step of the first n_steps, then sparser
-    snapshot_steps = (0, EBM_CFG.n_steps, CFG.mnist_long_steps)
+    short_steps = min(EBM_CFG.n_steps, CFG.mnist_long_steps)  # training's chain length
+    snapshot_steps = tuple(sorted({0, short_steps, CFG.mnist_long_steps}))  # a set: no repeats
     steps_kept, energies, inks, states = [], [], [], {}
     for step in range(CFG.mnist_long_steps + 1):
         if step <= EBM_CFG.n_steps or step % keep_every == 0 or step in snapshot_steps:
@@ -473,19 +474,19 @@ axes[1].legend(fontsize=8)
 plt.tight_layout()
 save_figure(fig, "06_sampling_likelihood_mnist_chains.png")
 plt.show()
-fig, axes = plt.subplots(3, 1, figsize=(12, 3.6))
-for ax, step in zip(axes, snapshot_steps):
+fig, axes = plt.subplots(len(snapshot_steps), 1, figsize=(12, 1.2 * len(snapshot_steps)), squeeze=False)
+for ax, step in zip(axes[:, 0], snapshot_steps):
     plotting.show_images(states[step][::max(n // 8, 1)][:16], nrow=16, ax=ax,
                          title=f"after {step} SGLD steps: 8 fresh chains (left), 8 persistent (right)")
 plt.tight_layout()
 plt.show()
 
-short = int(np.searchsorted(steps_kept, EBM_CFG.n_steps))
+short = int(np.searchsorted(steps_kept, short_steps))
 half = int(np.searchsorted(steps_kept, CFG.mnist_long_steps // 2))
 windows = {"short": slice(0, short + 1), "long": slice(half, None)}
 mnist_diag = {k: mcmc.diagnostics(e_trace[:, w]) for k, w in windows.items()}
 digits = {"test digits": digit_shares(test_digits), "replay buffer": digit_shares(states[0][n:]),
-          f"after {EBM_CFG.n_steps} steps (all chains)": digit_shares(states[EBM_CFG.n_steps]),
+          f"after {short_steps} steps (all chains)": digit_shares(states[short_steps]),
           f"after {CFG.mnist_long_steps} steps (all chains)": digit_shares(states[CFG.mnist_long_steps])}
 rows = ["| | " + " | ".join(str(d) for d in range(10)) + " |", "|---|" + "---|" * 10]
 rows += [f"| {k} | " + " | ".join(f"{v:.2f}" for v in shares) + " |" for k, shares in digits.items()]
