@@ -56,7 +56,10 @@ class JEMConfig:
     step_size: float = 1.0        # SGLD gradient step
     noise_std: float = 0.01       # SGLD noise
     grad_clip: float | None = None  # JEM does not clip dE/dx
-    init_std: float = 0.1         # fresh chains start from N(0, 0.01), i.e. std 0.1
+    init: str = "class"           # fresh chains: "class" (a per-class Gaussian fitted to the
+                                  # data, JEM++'s informative start) or "gaussian" (N(0, init_std^2))
+    init_rank: int = 32           # principal directions kept per class Gaussian
+    init_std: float = 0.1         # "gaussian": fresh chains from N(0, 0.01), i.e. std 0.1
     data_noise_std: float = 0.03  # Gaussian noise on data images (JEM's value)
     max_epochs: int = 60
     max_steps: int = -1           # -1: run max_epochs
@@ -70,12 +73,17 @@ def jem_config(profile: str) -> JEMConfig:
 
     ``quick`` warm-starts: 300 classifier steps at a classifier's rate (1e-3; ~96% test accuracy
     alone), then 200 JEM steps at JEM's rate (1e-4) with 5 SGLD steps per iteration from a
-    persistent buffer, ``log q(x)`` weighted 0.1 and a light L2 penalty (0.01). Measured on the
-    glyph set: with weight 1 (alpha 0.1, 0.01 or 0) the fresh ``log q(x)`` gradient of a trained
-    classifier, whose energies sit near -20, drags the accuracy to 24-63% within 150 steps;
-    alpha 0.1 with weight 0.1 keeps the accuracy but pulls noise energies up to the data's
-    (AUROC vs noise 0.98). Weight 0.1, alpha 0.01 keeps ~95% and AUROC 1.0 while the energy gap
-    between data and samples opens (the CD term works).
+    persistent buffer whose chains start from per-class Gaussians (JEM++'s informative start,
+    rank 32), ``log q(x)`` weighted 0.1 and a light L2 penalty (0.01). Measured on the glyph set
+    (2-core CPU; judge of :mod:`.metrics`, 256 samples, K = 16 SGLD steps from the class
+    Gaussians): IS 32, 34 classes, Frechet distance 2.1x that of as many real glyphs, 97% of
+    class-conditional samples judged as their class, test accuracy 97.8%, buffer diversity
+    0.53. The same recipe with chains from N(0, 0.1^2) gave saturated blobs: IS 5.3, 9
+    classes, 27x the real Frechet distance, buffer diversity 0.26; with the class starts but
+    K = 256 generation steps: IS 26 but 47x the real Frechet distance (long chains leave the
+    horizon the short training chains shaped). Weight 1 on ``log q(x)`` (alpha 0.1, 0.01 or 0)
+    drags a warm-started classifier to 24-63% accuracy within 150 steps; alpha 0.1 with
+    weight 0.1 pulls noise energies up to the data's.
     """
     if profile == "full":
         return JEMConfig()
@@ -90,14 +98,64 @@ def jem_config(profile: str) -> JEMConfig:
 
 
 def make_sampler(config: JEMConfig, step_fn: StepFn, sampler_cls: type[MCMCSampler],
-                 seed_offset: int = 0) -> MCMCSampler:
+                 seed_offset: int = 0, class_gaussians: "ClassGaussians | None" = None) -> MCMCSampler:
     """The JEM sampler: the notebook's ``sampler_cls`` (a buffer policy) with its ``step_fn``,
-    set up from ``config``: fresh chains from small Gaussian noise, images clamped to [-1, 1]."""
-    return sampler_cls(
+    set up from ``config``, images clamped to [-1, 1]. Fresh chains come from small Gaussian
+    noise; a ``sampler_cls`` that reads ``self.class_gaussians`` (the notebook's) starts them
+    from those instead when they are given (``config.init == "class"``)."""
+    sampler = sampler_cls(
         (config.in_channels, config.image_size, config.image_size), config.buffer_size,
         config.reinit_prob, config.n_steps, config.step_size, config.noise_std, config.grad_clip,
         (-1.0, 1.0), init="gaussian", init_std=config.init_std, seed=config.seed + seed_offset,
         step_fn=step_fn)
+    sampler.class_gaussians = class_gaussians if config.init == "class" else None
+    return sampler
+
+
+@dataclass(frozen=True)
+class ClassGaussians:
+    """One Gaussian per class fitted to the training images (JEM++'s informative start).
+
+    Class ``k`` is ``N(means[k], factors[k] factors[k]^T)``: its mean image and the top
+    ``rank`` principal directions of its images, scaled by their standard deviations (a full
+    56x56 covariance per class would take 42 x 3136^2 floats; ``rank`` directions keep most of
+    the variance). A draw ``means[y] + factors[y] @ z``, ``z ~ N(0, I_rank)``, is a blurry but
+    recognisable glyph of class ``y``, so SGLD starts near the data instead of in mid-gray.
+
+    Attributes:
+        means: (K, D) class means, D = C * H * W.
+        factors: (K, D, rank).
+        sample_shape: (C, H, W).
+    """
+
+    means: torch.Tensor
+    factors: torch.Tensor
+    sample_shape: tuple
+
+    @property
+    def n_classes(self) -> int:
+        return self.means.shape[0]
+
+
+def fit_class_gaussians(x: torch.Tensor, y: torch.Tensor, n_classes: int,
+                        rank: int = 32) -> ClassGaussians:
+    """Fit :class:`ClassGaussians` to images ``x`` (N, C, H, W) with labels ``y`` (N,).
+
+    Each class's factors are the top ``rank`` right singular vectors of its centred images times
+    ``singular value / sqrt(n_k - 1)``: ``factors @ factors.T`` is the class covariance
+    restricted to those directions. Deterministic (no random numbers)."""
+    flat = x.flatten(1).double()
+    means, factors = [], []
+    for k in range(n_classes):
+        xk = flat[y == k]
+        mean = xk.mean(0)
+        _, sv, vh = torch.linalg.svd(xk - mean, full_matrices=False)
+        r = min(rank, len(sv))
+        factor = vh[:r].T * (sv[:r] / max(len(xk) - 1, 1) ** 0.5)  # (D, r)
+        factors.append(torch.nn.functional.pad(factor, (0, rank - r)))  # classes with few images
+        means.append(mean)
+    return ClassGaussians(torch.stack(means).float(), torch.stack(factors).float(),
+                          tuple(x.shape[1:]))
 
 
 def make_net(config: JEMConfig, net_cls: type[nn.Module]) -> nn.Module:
@@ -195,8 +253,8 @@ class JEM(ReplayBufferHooks, pl.LightningModule):
 def generate(net: nn.Module, n: int, n_steps: int = 256, y: torch.Tensor | None = None,
              step_size: float = 1.0, noise_std: float = 0.01, init_std: float = 0.1,
              keep_steps: Sequence[int] = (), seed: int = 0, progress: bool = False,
-             *, step_fn: StepFn):
-    """Long-run SGLD from fresh noise ``N(0, init_std^2)``: unconditional, or class ``y``.
+             *, step_fn: StepFn, x_init: torch.Tensor | None = None):
+    """SGLD from fresh starts, ``N(0, init_std^2)`` or ``x_init``: unconditional, or class ``y``.
 
     Args:
         net: network returning neg_energy; ``y`` (n,) gives ``E(x, y) = -f(x)[y]``.
@@ -204,13 +262,14 @@ def generate(net: nn.Module, n: int, n_steps: int = 256, y: torch.Tensor | None 
         n_steps: K, e.g. 256 or 512.
         keep_steps: also return the samples at these steps (0 = the start).
         step_fn: one SGLD step (the notebook's ``sgld_step``).
+        x_init: chain starts (n, C, H, W), e.g. draws of :class:`ClassGaussians` (None: noise).
     Returns:
         samples (n, C, H, W); with ``keep_steps`` also ``{step: samples}``.
     """
     device = next(net.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     shape = (n, net.in_channels, net.image_size, net.image_size)
-    x = (torch.randn(shape, generator=gen) * init_std).to(device)
+    x = (torch.randn(shape, generator=gen) * init_std if x_init is None else x_init).to(device)
     if y is not None:
         y = y.to(device)
     torch.manual_seed(seed)  # the SGLD noise
