@@ -169,8 +169,9 @@ def sgld_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
 # %% [markdown]
 # **Where do chains start?** JEM started them from uniform noise, later work from small
 # Gaussian noise $\mathcal{N}(0, 0.01)$ (a mid-gray image). A short chain cannot travel far
-# from there, and what a few CPU minutes of JEM learn from such chains are saturated black
-# blobs (section 7 shows them). JEM++ (Yang & Ji 2021) starts every chain from an **informative
+# from there: trained this way for a few CPU minutes, the course's JEM generated saturated
+# black blobs (judge's Inception Score 5, 9 classes), and section 7 shows what a few steps from
+# noise give the network trained here. JEM++ (Yang & Ji 2021) starts every chain from an **informative
 # initialisation** instead: a Gaussian fitted to the training images of one class, drawn for a
 # random class. Its draws are blurry glyphs, so SGLD only has to sharpen them, and the energy
 # is trained where the data are.
@@ -516,7 +517,7 @@ samples = {name: generate(net, n_gen, K, step_size=CFG.step_size, noise_std=CFG.
                           seed=CFG.seed + 1, step_fn=sgld_step, x_init=x0)
            for name, x0 in starts.items()}
 x_grid = samples["class Gaussians"]
-fig, axes = plt.subplots(2, 1, figsize=(12, 4.4))
+fig, axes = plt.subplots(2, 1, figsize=(12, 2.6))
 for ax, (name, x) in zip(axes, samples.items()):
     plotting.show_images(x[:24], nrow=24, title=f"K={K} SGLD steps from {name}", ax=ax)
 if figure_path("04_glyph_jem_samples.png"):
@@ -584,9 +585,10 @@ if PROFILE != "grade":  # the autograder trains no judge
                 "test_accuracy": round(test_acc, 4),
                 "ece_jem": round(calibration["JEM"], 4), "ece_classifier": round(calibration["classifier"], 4)}
     print("headline:", headline)
-    # The samples, for anyone to re-score: <= 256 images each, values in [-1, 1]
-    torch.save({"x": x_grid[:256].clone(), "n_steps": K}, results_dir() / "04_glyph_jem_samples.pt")
-    torch.save({"x": x_cond[:256].clone(), "y": y_cond[:256].clone(), "classes": glyphs.classes,
+    # The samples, for anyone to re-score: <= 256 images each, values in [-1, 1], float16
+    # (half the size; call .float() before scoring)
+    torch.save({"x": x_grid[:256].half(), "n_steps": K}, results_dir() / "04_glyph_jem_samples.pt")
+    torch.save({"x": x_cond[:256].half(), "y": y_cond[:256].clone(), "classes": glyphs.classes,
                 "n_steps": K}, results_dir() / "04_glyph_jem_conditional_samples.pt")
 
 # %% [markdown]
@@ -641,6 +643,29 @@ if PROFILE != "grade":  # the autograder trains no judge
 # sharpening (compare the Frechet distance of the starts with that of the samples). The model
 # earns its keep in what it adds (crisper strokes, conditional samples that follow $E(x, y)$)
 # and in classification and calibration, not in generating glyphs from nothing.
+
+# %% [markdown]
+# ### Question 5 (2 points)
+#
+# JEM's paper reports that the $\log p(x)$ term makes a classifier *better* calibrated. Read
+# the reliability diagram of section 6: which model is better calibrated here, and is the other
+# over- or under-confident? Suggest what in this notebook's JEM recipe (look at the
+# configuration printed in section 5 and at the size of $-E(x)$ on test glyphs) could cause it,
+# and one way to check your explanation.
+
+# %% [markdown] written id=q_calibration points=2
+# (Quick profile.) The plain classifier is the better calibrated one (ECE about 0.01 against
+# about 0.2 for JEM), and JEM is **under**-confident: its curve lies above the diagonal (in the
+# bins of confidence 0.5 to 0.8 nearly every prediction is right). A likely cause is the L2
+# penalty `alpha * (E(x_data)^2 + E(x_model)^2)` with the contrastive term: it holds
+# $-E(x) = \operatorname{logsumexp} f(x)$ near 0 (about 6 on test glyphs, against about 25 for
+# the classifier), and with 42 classes a small logsumexp leaves little room between the top
+# logit and the rest, so the softmax flattens while the argmax (the accuracy) survives. The
+# short JEM phase at a low learning rate is also too short for the paper's effect, which comes
+# from long joint training. To check: train with `alpha = 0` (or a smaller one) and compare the
+# ECE; or fit one temperature on validation data (temperature scaling) and see whether a
+# single factor > 1 on the logits removes most of the ECE, which would say the logits are
+# shrunk, not wrongly ordered.
 
 # %%
 results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
