@@ -136,11 +136,11 @@ def test_saved_samples_are_small_bounded_and_labelled(tmp_path, monkeypatch):
     monkeypatch.setenv("EBM_COURSE_RESULTS", str(tmp_path))
     monkeypatch.setenv("EBM_COURSE_PROFILE", "quick")
     x = torch.linspace(-3, 3, 300 * 4).reshape(300, 1, 2, 2).double()
-    path = save_samples("s.pt", x, labels=torch.arange(300))
+    path = save_samples("s.pt", x, y=torch.arange(300), n_steps=16)
     saved = torch.load(path)
-    assert saved["images"].shape == (256, 1, 2, 2) and saved["images"].dtype == torch.float32
-    assert saved["images"].min() >= -1 and saved["images"].max() <= 1
-    assert torch.equal(saved["labels"], torch.arange(256))
-    assert torch.load(save_samples("u.pt", x[:3]))["labels"] is None
+    assert saved["x"].shape == (256, 1, 2, 2) and saved["x"].dtype == torch.float16
+    assert saved["x"].min() >= -1 and saved["x"].max() <= 1 and saved["n_steps"] == 16
+    assert torch.equal(saved["y"], torch.arange(256))
+    assert "y" not in torch.load(save_samples("u.pt", x[:3]))
     monkeypatch.setenv("EBM_COURSE_PROFILE", "grade")
     assert save_samples("g.pt", x) is None and not (tmp_path / "g.pt").exists()
