@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import display_path
+from .config import cap_steps, display_path
 from .export import export_net, export_path, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .models import energy_fn_of
@@ -69,6 +69,17 @@ class JEMConfig:
 
 
 def jem_config(profile: str) -> JEMConfig:
+    """The JEM settings of a profile (see :func:`_jem_config`); with ``EBM_COURSE_STEP_CAP`` set
+    (``config.cap_steps``) training stops after that many steps, and a warm start shrinks to half
+    of them so that both phases (classifier, then JEM) still run."""
+    cfg = _jem_config(profile)
+    steps = cap_steps(cfg.max_steps)
+    if steps == cfg.max_steps:
+        return cfg
+    return replace(cfg, max_steps=steps, px_start_step=min(cfg.px_start_step, steps // 2))
+
+
+def _jem_config(profile: str) -> JEMConfig:
     """The JEM settings of a profile: ``full`` (GPU), ``quick`` (2-core CPU), ``grade`` (tiny).
 
     ``quick`` warm-starts: 300 classifier steps at a classifier's rate (1e-3; ~96% test accuracy

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import cap_steps
+from .config import step_cap
 from .models import EnergyFn
 from .toy import Box, grid_energy, grid_points
 
@@ -53,11 +53,23 @@ class SamplingConfig:
     seed: int = 0
 
 
+_LENGTHS = ("n_steps", "n_diag_steps", "mnist_long_steps", "mnist_ais_temperatures", "dsm_iters")
+
+
 def sampling_config(profile: str) -> SamplingConfig:
-    """The sizes of a profile (see :func:`_sampling_config`); the score network's training steps
-    limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
+    """The sizes of a profile (see :func:`_sampling_config`). With ``EBM_COURSE_STEP_CAP`` set
+    (``config.step_cap``: a smoke run of a long profile) every length (chain steps, AIS
+    temperatures, the score network's training steps) is capped at the larger of the cap and the
+    ``grade`` profile's length, which every cell is written to handle; counts stay as they are."""
     cfg = _sampling_config(profile)
-    return replace(cfg, dsm_iters=cap_steps(cfg.dsm_iters))
+    cap = step_cap()
+    if cap is None:
+        return cfg
+    floor = _sampling_config("grade")
+    lengths = {f: min(getattr(cfg, f), max(cap, getattr(floor, f))) for f in _LENGTHS}
+    top = max(cap, max(floor.ais_temperatures))
+    temperatures = tuple(t for t in cfg.ais_temperatures if t <= top) or floor.ais_temperatures
+    return replace(cfg, ais_temperatures=temperatures, **lengths)
 
 
 def _sampling_config(profile: str) -> SamplingConfig:

@@ -112,16 +112,22 @@ def training_dynamics(log_dir: str | Path, extra: Mapping[str, Sequence[tuple[in
                       title: str = "", save: str | Path | None = None):
     """What training did, one panel per quantity: energies, loss terms, the input gradient at
     the samples, accuracies (where logged), and ``extra`` series such as the divergence guard's
-    buffer diversity (``{"buffer diversity": guard.quality}``). Returns the figure.
+    buffer diversity (``{"buffer diversity": guard.quality}``). Returns the figure, or None
+    (and says so) when nothing was logged yet.
 
     Args:
         log_dir: a ``CSVLogger``'s ``log_dir`` (holds ``metrics.csv``).
         extra: ``{panel title: [(step, value), ...]}``.
     """
-    metrics = read_metrics(log_dir)
+    logged = (Path(log_dir) / "metrics.csv").is_file()
+    metrics = read_metrics(log_dir) if logged else {}
     panels = [(name, [k for k in keys if k in metrics]) for name, keys in DYNAMICS_PANELS.items()]
     panels = [(name, keys) for name, keys in panels if keys]
     panels += [(name, [name]) for name, series in extra.items() if len(series)]
+    if not panels:  # a run shorter than the logger's interval (log_every_n_steps) logs nothing
+        print(f"training_dynamics: nothing was logged in {log_dir} (a run shorter than the "
+              "logger's log_every_n_steps?): no figure")
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0), squeeze=False)
     for ax, (name, keys) in zip(axes[0], panels):
         for key in keys:
