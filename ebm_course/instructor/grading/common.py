@@ -9,6 +9,7 @@ feedback HTML prints tracebacks, and the hidden cases must stay out of it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import traceback
 from pathlib import Path
@@ -70,6 +71,35 @@ def _where(err: BaseException) -> str:
 
 
 _active = False  # a check calling another check: only the outer one is limited
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Tiny tensors: one intra-op thread is far faster than several on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def reference_in(fn, name: str, reference):
+    """Run with ``reference`` bound to ``name`` in the namespace ``fn`` looks its globals up in
+    (the notebook's), then restore it: a check of one part that calls another (``ood_metrics``
+    calls ``threshold_at_tpr``, ``hmc_step`` calls ``leapfrog``) grades that part alone, so a
+    wrong helper costs points in its own exercise only."""
+    namespace = getattr(fn, "__globals__", None)
+    if not isinstance(namespace, dict) or name not in namespace:
+        yield
+        return
+    saved = namespace[name]
+    namespace[name] = reference
+    try:
+        yield
+    finally:
+        namespace[name] = saved
 
 
 def guarded(check):

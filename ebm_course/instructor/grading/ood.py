@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..reference import glyph_jem as ref04, ood as ref05
-from .common import expect_close, expect_tensor, guard_checks
+from .common import expect_close, expect_tensor, guard_checks, one_thread, reference_in
 
 _REF_THRESHOLD = ref05.threshold_at_tpr  # kept before any swap (check_ood_metrics)
 
@@ -36,17 +36,6 @@ class _LinearLogits(torch.nn.Module):
 
     def get_logits(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(1) @ self.weight + self.bias
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Tiny tensors: one intra-op thread is far faster than several on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _glyph_net(seed: int, k: int, b: int):
@@ -115,7 +104,7 @@ def _grads_untouched(net, saved) -> bool:
 def _check_score(score_fn, ref_fn, name: str, atol: float, rtol: float) -> None:
     """The score equals the reference (computed in float64) on every case of _score_cases, keeps
     the input's dtype, leaves the parameters' gradients and the input alone."""
-    with _one_thread():
+    with one_thread():
         _check_score_cases(score_fn, ref_fn, name, atol, rtol)
 
 
@@ -158,7 +147,7 @@ def check_grad_norm_score(score_fn) -> None:
     under no_grad too; gradients reach only a detached copy of x (no parameter .grad, nothing in
     the caller's x or what x was computed from), and repeated calls agree."""
     _check_score(score_fn, ref05.grad_norm_score, "grad_norm_score", **_GRAD_TOL)
-    with _one_thread():
+    with one_thread():
         _check_grad_flow(score_fn)
 
 
@@ -343,26 +332,10 @@ _METRIC_MEANING = {
 }
 
 
-@contextlib.contextmanager
-def _reference_threshold_in(fn):
-    """Run with the reference threshold_at_tpr in the namespace ``fn`` looks globals up in (the
-    notebook's), so that a wrong threshold_at_tpr costs points in its own exercise only."""
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict) or "threshold_at_tpr" not in namespace:
-        yield
-        return
-    saved = namespace["threshold_at_tpr"]
-    namespace["threshold_at_tpr"] = _REF_THRESHOLD
-    try:
-        yield
-    finally:
-        namespace["threshold_at_tpr"] = saved
-
-
 def check_ood_metrics(metrics_fn) -> None:
     """AUROC / AUPR with ID labelled 1 on the raw scores, FPR at 95% TPR (OOD scores >= the
     threshold): ties, one or few inputs per set, extreme scores, lists / numpy / torch inputs."""
-    with _reference_threshold_in(metrics_fn):
+    with reference_in(metrics_fn, "threshold_at_tpr", _REF_THRESHOLD):
         for s_id, s_ood, kind in _metric_cases():
             want = ref05.ood_metrics(_as_float64(s_id), _as_float64(s_ood))
             got = metrics_fn(_copy(s_id), _copy(s_ood))

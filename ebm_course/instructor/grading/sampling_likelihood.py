@@ -12,29 +12,17 @@ random numbers. Failure messages name the property and the kind of input, never 
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
 
 from ..reference import sampling_likelihood as ref06
-from .common import expect_close, expect_tensor, guard_checks
+from .common import expect_close, expect_tensor, guard_checks, one_thread, reference_in
 
 _REF_LEAPFROG = ref06.leapfrog  # kept before any swap (check_hmc_step)
 
 
 # ---------------------------------------------------------------- helpers
-
-@contextlib.contextmanager
-def _one_thread():
-    """Small tensors: one intra-op thread is far faster than several on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
@@ -130,7 +118,7 @@ def check_ula_step(step_fn) -> None:
     """x - step_size dE/dx + noise: the noise-free step on several energies and shapes, float64
     kept, the default noise std sqrt(2 step_size) and a given noise_std, the generator's noise,
     detached output, works under no_grad."""
-    with _one_thread():
+    with one_thread():
         cases = [((5, 2), _banana, 0.05, "a 2D banana energy"),
                  ((4, 1, 2, 2), lambda z: _rowsum(torch.sin(z) + 0.3 * z ** 4), 0.1,
                   "image-shaped states (B, 1, 2, 2)"),
@@ -232,7 +220,7 @@ def check_mala_step(step_fn) -> None:
     """MALA: returns (states, accepted) with one decision per chain, moves exactly the accepted
     chains, leaves a 1D mixture invariant at a large step size, accepts at the exact rate, never
     accepts an infinite energy, accepts nearly always with tiny steps; generator, dtype, shapes."""
-    with _one_thread():
+    with one_thread():
         _check_metropolis(step_fn, ref06.mala_step, "mala_step", big=0.6, small=1e-6)
 
 
@@ -240,7 +228,7 @@ def check_leapfrog(leapfrog_fn) -> None:
     """Leapfrog (half kick, drift and kick, half kick) equals the reference on a 2D banana and
     image-shaped states, for 1, 3 and 12 steps, float64 and float32, inputs untouched, detached;
     it is reversible (negating the momentum retraces the path)."""
-    with _one_thread():
+    with one_thread():
         for shape, energy, eps, n_steps, kind in (
                 ((6, 2), _banana, 0.1, 1, "one step on a 2D banana"),
                 ((6, 2), _banana, 0.15, 3, "three steps on a 2D banana"),
@@ -270,27 +258,11 @@ def check_leapfrog(leapfrog_fn) -> None:
                      atol=1e-4)
 
 
-@contextlib.contextmanager
-def _reference_leapfrog_in(fn):
-    """Run with the reference leapfrog in the namespace ``fn`` looks globals up in (the
-    notebook's), so that a wrong leapfrog costs points in its own exercise only."""
-    namespace = getattr(fn, "__globals__", None)
-    if not isinstance(namespace, dict) or "leapfrog" not in namespace:
-        yield
-        return
-    saved = namespace["leapfrog"]
-    namespace["leapfrog"] = _REF_LEAPFROG
-    try:
-        yield
-    finally:
-        namespace["leapfrog"] = saved
-
-
 def check_hmc_step(step_fn) -> None:
     """HMC: fresh momenta, leapfrog, Metropolis on the total energy H = E + |p|^2/2: the MALA
     tests (one decision per chain, invariance of a 1D mixture, exact acceptance rate, a hard
     wall, tiny steps) with 1 and 4 leapfrog steps, and n_leapfrog is honoured."""
-    with _one_thread(), _reference_leapfrog_in(step_fn):
+    with one_thread(), reference_in(step_fn, "leapfrog", _REF_LEAPFROG):
         for n_leap in (1, 4):
             step = lambda e, x, s, g, n=n_leap: step_fn(e, x, s, g, n_leapfrog=n)  # noqa: E731
             ref = lambda e, x, s, g, n=n_leap: ref06.hmc_step(e, x, s, g, n_leapfrog=n)  # noqa: E731
@@ -333,7 +305,7 @@ def check_tv_distance(tv_fn) -> None:
     """Half the L1 distance between the samples' cell shares and the exact cell probabilities,
     samples outside the box counted as mass the density lacks there: spread, lopsided (axis
     order), partly and wholly outside, another box, float32, identical and disjoint cases."""
-    with _one_thread():
+    with one_thread():
         for samples, probs, box, kind in _tv_cases():
             want = ref06.tv_distance(samples, probs, box)
             got = tv_fn(samples.clone(), probs.clone(), box)
@@ -388,7 +360,7 @@ def check_ais_log_z(ais_fn) -> None:
     """AIS along (1 - b) E_0 + b E: weights accumulated at the state before each move, moves at
     the new temperature, in increasing order; log-mean-exp of the weights; exact when base =
     target; betas as a list or a tensor; an unbiased Z with exact moves between Gaussians."""
-    with _one_thread():
+    with one_thread():
         base = lambda z: _rowsum(z ** 2) / 2  # noqa: E731  N(0, I), log Z_0 = d/2 log(2 pi)
         target = _banana
         log_z0 = math.log(2 * math.pi)
@@ -439,7 +411,7 @@ def check_annealed_langevin(langevin_fn) -> None:
     """Annealed Langevin: every sigma in the given (decreasing) order, n_steps_each steps each,
     alpha_i = step_lr sigma_i^2 / sigma_L^2, drift alpha/2 * score, noise sqrt(alpha): the
     moments of a linear score's chains, the noise of a zero score, generator, shapes, dtype."""
-    with _one_thread():
+    with one_thread():
         sigmas = [1.0, 0.5, 0.25, 0.1]
         calls = []
 
