@@ -57,6 +57,9 @@ def test_evaluate_table_and_plot():
     ax = ood.score_density_plot({"id": np.linspace(0, 1, 50), "far": np.full(20, 1e3)},
                                 xlabel="-E(x)", threshold=0.05, scale_to=["id"])
     assert ax.get_xlim()[1] < 2 and "off the scale" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    spike = np.r_[np.full(200, 0.5), np.linspace(0.45, 0.55, 10)]  # a narrow set inside the range
+    ax = ood.score_density_plot({"id": np.linspace(0, 1, 50), "spike": spike}, scale_to=["id"])
+    assert ax.get_ylim()[1] < 3 and "peak cut" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
 
 
 def test_complexity_bits_rank_flat_below_textured_below_noise():
