@@ -72,6 +72,15 @@ def test_a_clean_run_exits_zero_and_reports_no_failure(scratch):
     assert "Failed" not in (root / "results" / "README.md").read_text()
 
 
+def test_report_lists_an_assignments_figures_by_its_number(tmp_path):
+    (tmp_path / "02_toy_densities.json").write_text(json.dumps({"nll": 1.0}))
+    for name in ("02_toy_spiral.png", "02_toy_densities_extra.png", "03_other.png"):
+        (tmp_path / name).write_bytes(b"png")
+    report = course_build.results_report(tmp_path, "quick")
+    assert "![02_toy_spiral](02_toy_spiral.png)" in report
+    assert "02_toy_densities_extra.png" in report and "03_other.png" not in report
+
+
 def test_smoke_run_runs_the_full_profile_capped_in_a_scratch_data_root(scratch, monkeypatch):
     """``ebm-course smoke``: every notebook in the full profile with the step cap, its files in a
     scratch data root (never the instructor's checkpoints), a record of times and failures."""

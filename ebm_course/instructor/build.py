@@ -114,7 +114,9 @@ def results_report(results: Path, profile: str, failed: list[str] = ()) -> str:
             else:
                 out.append(f"| {key} | {_fmt(value)} |")
         out += tables + details + [""]
-        figures = sorted(results.glob(f"{path.stem}*.png"))
+        # an assignment's figures start with its number (02_toy_spiral.png, 05_ood_*.png)
+        prefix = path.stem.split("_")[0] + "_" if path.stem[:2].isdigit() else path.stem
+        figures = sorted(results.glob(f"{prefix}*.png"))
         out += [f"![{fig.stem}]({fig.name})" for fig in figures] + ([""] if figures else [])
     return "\n".join(out) + "\n"
 
