@@ -29,22 +29,25 @@ import argparse
 import json
 import os
 import time
+from dataclasses import fields, replace
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
 from sklearn.metrics import roc_auc_score
 
 from ebm_course import config, data, metrics
-from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
+from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
 from ebm_course.instructor.reference.mnist_ebm import (CNNEnergy, MCMCSampler, ebm_loss,
                                                        langevin_step)
 from ebm_course.results import results_dir
 from ebm_course.sampling import langevin_chain
 from tutorial import TutorialEBM, TutorialSampler
 
-def course_model(seed: int, gen_steps: int):
-    """Assignment 3 as the quick profile trains it; its -E and its fresh-sample generator."""
-    cfg = mnist_ebm_config("quick")
+def course_model(seed: int, gen_steps: int, overrides: dict | None = None):
+    """Assignment 3 as the quick profile trains it (with ``overrides`` of its settings, for
+    recipe experiments); its -E and its fresh-sample generator."""
+    cfg = replace(mnist_ebm_config("quick"), **(overrides or {}))
     sampler = MCMCSampler((1, 28, 28), cfg.buffer_size, cfg.reinit_prob, cfg.n_steps,
                           cfg.step_size, cfg.noise_std, cfg.grad_clip, seed=seed,
                           step_fn=langevin_step, precision=cfg.precision)
@@ -62,8 +65,10 @@ def course_model(seed: int, gen_steps: int):
     return model, neg_energy, generate, cfg.batch_size
 
 
-def tutorial_model(seed: int, gen_steps: int):
+def tutorial_model(seed: int, gen_steps: int, overrides: dict | None = None):
     """The tutorial's model; its fresh samples come from its own ``generate_samples``."""
+    if overrides:
+        raise ValueError("--set changes the course's settings only")
     model = TutorialEBM()
 
     def neg_energy(x):
@@ -76,12 +81,13 @@ def tutorial_model(seed: int, gen_steps: int):
 
 
 def run(which: str, budget: float, n_samples: int, seed: int, classifier,
-        gen_steps: int = 256) -> dict:
+        gen_steps: int = 256, overrides: dict | None = None, steps: int | None = None) -> dict:
     pl.seed_everything(seed, workers=True, verbose=False)
-    model, neg_energy, generate, batch_size = {"course": course_model,
-                                               "tutorial": tutorial_model}[which](seed, gen_steps)
+    model, neg_energy, generate, batch_size = {"course": course_model, "tutorial": tutorial_model
+                                               }[which](seed, gen_steps, overrides)
     train_loader, _ = data.mnist_loaders(batch_size, None, 1, seed)
-    trainer = pl.Trainer(max_time={"seconds": budget}, max_epochs=-1, accelerator="cpu",
+    limit = {"max_steps": steps} if steps else {"max_time": {"seconds": budget}}
+    trainer = pl.Trainer(**limit, max_epochs=-1, accelerator="cpu",
                          devices=1, logger=False, enable_checkpointing=False,
                          enable_progress_bar=False, limit_val_batches=0,
                          enable_model_summary=False, gradient_clip_val=0.1)
@@ -108,6 +114,19 @@ def run(which: str, budget: float, n_samples: int, seed: int, classifier,
             "frechet_distance": round(quality["frechet_distance"], 2)}
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """``["beta1=0.9", "n_steps=10"]`` -> ``{"beta1": 0.9, "n_steps": 10}``, typed by ``EBMConfig``."""
+    types = {f.name: type(f.default) for f in fields(EBMConfig)}
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or key not in types:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(types)}")
+        kind = types[key] if types[key] in (int, float, str) else float
+        out[key] = kind(value)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=240.0, help="seconds of training each")
@@ -115,17 +134,29 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=("course", "tutorial"), default=None)
     parser.add_argument("--gen-steps", type=int, default=256, help="SGLD steps of fresh samples")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change one of the course's quick settings (EBMConfig), repeatable")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="train this many iterations instead of --budget seconds (recipe "
+                             "experiments on a busy machine: count, not wall clock)")
+    parser.add_argument("--out", default=None, help="results file (default results/bench_train.json)")
     args = parser.parse_args()
+    overrides = parse_overrides(args.set)
     config.quiet_lightning()
     classifier = metrics.mnist_classifier()
-    result = {"budget_seconds": args.budget, "samples": args.samples, "seed": args.seed,
-              "threads": torch.get_num_threads(), "generation_steps": args.gen_steps}
+    result = {"budget_seconds": None if args.steps else args.budget, "steps": args.steps,
+              "samples": args.samples, "seed": args.seed,
+              "threads": torch.get_num_threads(), "generation_steps": args.gen_steps,
+              **({"course_overrides": overrides} if overrides else {})}
     for which in ([args.only] if args.only else ["course", "tutorial"]):
-        print(f"training {which} for {args.budget:.0f} s ...", flush=True)
+        print(f"training {which} for "
+              + (f"{args.steps} iterations" if args.steps else f"{args.budget:.0f} s") + " ...",
+              flush=True)
         result[which] = run(which, args.budget, args.samples, args.seed, classifier,
-                            args.gen_steps)
+                            args.gen_steps, overrides if which == "course" else None,
+                            args.steps)
         print(f"  {which}: {result[which]}", flush=True)
-    out = results_dir() / "bench_train.json"
+    out = Path(args.out) if args.out else results_dir() / "bench_train.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print("wrote", out)

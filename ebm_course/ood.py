@@ -223,11 +223,19 @@ class LogitsOf(nn.Module):
         return self.classifier(x)
 
 
+def glyphs_as_mnist(x: torch.Tensor) -> torch.Tensor:
+    """Glyph images (N, 1, 56, 56), dark ink on light paper, as MNIST sees digits: 28x28 (area
+    averaging), light ink on a dark ground; (N, 1, 28, 28) in [-1, 1]."""
+    return -torch.nn.functional.interpolate(x, size=28, mode="area")
+
+
 def mnist_ood_rows(nets: Mapping[str, nn.Module], score_fns: Mapping[str, ScoreFn],
                    metrics_fn: MetricsFn, n: int = 1000, root=None,
-                   seed: int = 0) -> list[dict]:
+                   seed: int = 0, extra_sets: Mapping[str, torch.Tensor] | None = None,
+                   verbose: bool = True) -> list[dict]:
     """:func:`evaluate` for MNIST models: MNIST test digits (ID) against :func:`mnist_ood_sets`
-    (FashionMNIST and KMNIST when their files are under the data root, else the fallbacks).
+    (FashionMNIST and KMNIST when their files are under the data root, else the fallbacks),
+    plus ``extra_sets`` ``{name: (M, 1, 28, 28)}`` (e.g. :func:`glyphs_as_mnist`).
 
     Returns:
         the rows of :func:`evaluate`; ``[]`` (and a printed line) when MNIST itself is absent.
@@ -239,4 +247,5 @@ def mnist_ood_rows(nets: Mapping[str, nn.Module], score_fns: Mapping[str, ScoreF
         return []
     x_id = load_mnist_family("MNIST", train=False, root=root, download=False).tensors[0]
     x_id = x_id[torch.randperm(len(x_id), generator=torch.Generator().manual_seed(seed))[:n]]
-    return evaluate(nets, x_id, mnist_ood_sets(n, root, seed), score_fns, metrics_fn)
+    sets = {**mnist_ood_sets(n, root, seed, verbose), **(extra_sets or {})}
+    return evaluate(nets, x_id, sets, score_fns, metrics_fn)

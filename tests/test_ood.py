@@ -154,6 +154,25 @@ def test_mnist_ood_rows_score_fashion_and_kmnist_files(tmp_path):
     assert all(len(r["_id"]) == 8 and 0 <= r["auroc"] <= 1 for r in rows)
 
 
+def test_mnist_ood_rows_add_extra_sets_such_as_glyphs(tmp_path, capsys):
+    """Glyphs (56x56, dark ink on light paper) join an MNIST evaluation as 28x28 light ink on a
+    dark ground, after the standard sets, and a quiet call prints nothing."""
+    rng = np.random.default_rng(2)
+    _write_idx(tmp_path / "MNIST" / "raw", "MNIST", rng.integers(0, 256, (12, 28, 28)),
+               rng.integers(0, 10, 12))
+    paper = torch.ones(5, 1, 56, 56)
+    paper[:, :, 20:36, 26:30] = -1.0  # a dark vertical stroke, 16 x 4 pixels
+    as_mnist = ood.glyphs_as_mnist(paper)
+    assert as_mnist.shape == (5, 1, 28, 28)
+    assert as_mnist[0, 0, 0, 0] == -1.0 and as_mnist[0, 0, 14, 14] == 1.0  # ground dark, ink light
+    assert as_mnist[0, 0, 10:18, 13:15].eq(1.0).all() and as_mnist.sum() < 0  # stroke kept, halved
+    net = ood.LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
+    rows = ood.mnist_ood_rows({"clf": net}, {"energy": ref05.energy_score}, ref05.ood_metrics,
+                              n=8, root=tmp_path, extra_sets={"glyphs": as_mnist}, verbose=False)
+    assert [r["ood"] for r in rows][-1] == "glyphs" and len(rows[-1]["_ood"]) == 5
+    assert "MNIST OOD sets" not in capsys.readouterr().out
+
+
 def test_mnist_ood_rows_without_mnist_is_empty(tmp_path, capsys):
     assert ood.mnist_ood_rows({}, SCORES, ref05.ood_metrics, n=4, root=tmp_path) == []
     assert "MNIST not found" in capsys.readouterr().out

@@ -32,6 +32,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from ebm_course.instructor.build import scratch_data_root
+
 from .conftest import ASSIGNMENTS, ROOT
 
 KERNEL = "ebm-course-student"
@@ -68,14 +70,7 @@ def student_env(tmp_path_factory) -> dict:
     base = tmp_path_factory.mktemp("student")
     release = base / "release"
     shutil.copytree(ROOT / "release", release, ignore=shutil.ignore_patterns("build", "*.egg-info"))
-    data = base / "data"
-    (data / "checkpoints").mkdir(parents=True)
-    for shared in ("MNIST", "glyphs"):  # read-only datasets and the generated glyph cache
-        (ROOT / "data" / shared).mkdir(parents=True, exist_ok=True)
-        (data / shared).symlink_to((ROOT / "data" / shared).resolve())
-    cached = ROOT / "data" / "checkpoints"
-    for judge in (cached.glob("*.pt") if cached.is_dir() else ()):  # metric classifiers only,
-        (data / "checkpoints" / judge.name).symlink_to(judge.resolve())  # never 04's exports
+    data = scratch_data_root(base / "data", ROOT / "data")  # the judges, never 03/04's exports
     libraries = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     spec_dir = base / "jupyter" / "kernels" / KERNEL
     spec_dir.mkdir(parents=True)

@@ -174,6 +174,24 @@ def build_course(names: list[str] | None = None, timeout: int = 3600) -> int:
     return 0
 
 
+def scratch_data_root(data: Path, source: Path) -> Path:
+    """A data root at ``data`` that shares ``source``'s read-only parts and keeps its own exports.
+
+    MNIST, the generated glyph set and the cached metric classifiers (the judges) are links into
+    ``source`` (``source``'s MNIST and glyph folders are created when missing, so that a
+    download or the glyph generation lands there once); ``checkpoints/`` is otherwise empty: a
+    network exported by a capped or scratch run never passes for a real run's, and a real run's
+    never stands in for a notebook that did not export one. Returns ``data``.
+    """
+    (data / "checkpoints").mkdir(parents=True)
+    for shared in ("MNIST", "glyphs"):
+        (source / shared).mkdir(parents=True, exist_ok=True)
+        (data / shared).symlink_to((source / shared).resolve())
+    for judge in (source / "checkpoints").glob("metric_classifier_*.pt"):
+        (data / "checkpoints" / judge.name).symlink_to(judge.resolve())
+    return data
+
+
 def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = "full",
               timeout: int = 1800) -> int:
     """Run every reference notebook in ``profile`` (default ``full``) with at most ``step_cap``
@@ -192,13 +210,7 @@ def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = 
 
     names = names or assignments()
     scratch = Path(tempfile.mkdtemp(prefix=f"ebm_smoke_{profile}_"))
-    data = scratch / "data"
-    (data / "checkpoints").mkdir(parents=True)
-    for shared in ("MNIST", "glyphs"):
-        if (data_root() / shared).exists():
-            (data / shared).symlink_to((data_root() / shared).resolve())
-    for judge in (data_root() / "checkpoints").glob("metric_classifier_*.pt"):
-        (data / "checkpoints" / judge.name).symlink_to(judge.resolve())
+    data = scratch_data_root(scratch / "data", data_root())
     env = {"EBM_COURSE_PROFILE": profile, "EBM_COURSE_STEP_CAP": str(step_cap),
            "EBM_COURSE_DATA": str(data), "EBM_COURSE_RESULTS": str(scratch / "results")}
     saved = {key: os.environ.get(key) for key in env}
