@@ -1,11 +1,14 @@
-"""More wrong and correct implementations of 04_glyph_jem (issue 12).
+"""More wrong and correct implementations of 04_glyph_jem (issues 12 and 14).
 
 ``BUGS``: realistic student mistakes the hidden checks must catch: gradient flow (detach,
 no_grad, .item(), backward inside a step, gradients reaching parameters that must get none),
 a generator ignored or re-seeded, a batch of one, numerical extremes, noise shared across
-chains / entries / calls, dtype handling, fixed batch sizes, an empty n. ``ALT_CORRECT``: correct
-implementations written differently (other random-draw orders, loops, other stable formulas,
-a module-level generator), which must pass whatever the global seed.
+chains / entries / calls, dtype handling, fixed batch sizes, an empty n; for ``run_chain``,
+steps off by one or called with other arguments, kept states that a step working in place
+overwrites, a trace off by one step, of the wrong energy or of another gradient size.
+``ALT_CORRECT``: correct implementations written differently (other random-draw orders, loops,
+other stable formulas, a module-level generator, a trace computed afterwards or with
+torch.func), which must pass whatever the global seed.
 """
 
 from __future__ import annotations
@@ -424,18 +427,46 @@ def _energy_of(net, y):
     return (lambda x: -net(x)) if y is None else (lambda x: -net(x, y))
 
 
-def _at(energy_fn, x):
-    """E(x) and ||dE/dx|| per chain at one state, detached (the reference's way)."""
+def _grad_at(energy_fn, x):
+    """E(x) (detached) and dE/dx at one state."""
     leaf = x.detach().requires_grad_(True)
     with torch.enable_grad():
         energy = energy_fn(leaf)
         (grad,) = torch.autograd.grad(energy.sum(), leaf)
-    return energy.detach(), grad.flatten(1).norm(dim=1)
+    return energy.detach(), grad
 
 
-def _traced(energy_fn, states):
-    energies, norms = zip(*(_at(energy_fn, x) for x in states))
+def _at(energy_fn, x):
+    """The reference's trace point: E(x) and ||dE/dx|| of each chain."""
+    energy, grad = _grad_at(energy_fn, x)
+    return energy, grad.flatten(1).norm(dim=1)
+
+
+def _traced(energy_fn, states, at=_at):
+    """The trace of the states, ``at(energy_fn, x)`` giving E and the gradient size at each."""
+    energies, norms = zip(*(at(energy_fn, x) for x in states))
     return {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+
+
+def _chain(energy_fn, x_init, n_steps, step_fn, keep_steps, step_args):
+    """The reference loop with the given step arguments: (x_final, kept, states)."""
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, *step_args)
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+    return x, kept, states
+
+
+def _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps):
+    """The reference chain, its trace measured by ``at`` (see :func:`_traced`)."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, states, at)
 
 
 def rc_one_step_short(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -469,29 +500,18 @@ def rc_trace_without_start(net, x_init, n_steps, step_size, noise_std, *, step_f
                            keep_steps=()):
     """Traces the state after each step only: (n_steps, B), no t = 0."""
     energy_fn = _energy_of(net, y)
-    x = x_init.detach().clone()
-    kept, states = ({0: x.clone()} if 0 in keep_steps else {}), []
-    for t in range(1, n_steps + 1):
-        x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
-        states.append(x.detach().clone())
-        if t in keep_steps:
-            kept[t] = x.detach().clone()
-    return x, kept, _traced(energy_fn, states or [x])
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, states[1:] or states)
 
 
 def rc_trace_before_each_step(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                               keep_steps=()):
-    """Traces each step's input, after tracing the start: x_0 twice, x_n never."""
+    """Traces the start, then each step's input: x_0 twice, x_n never."""
     energy_fn = _energy_of(net, y)
-    x = x_init.detach().clone()
-    kept, states = {}, [x.clone()]
-    for t in range(n_steps + 1):
-        if t in keep_steps:
-            kept[t] = x.detach().clone()
-        if t < n_steps:
-            states.append(x.detach().clone())
-            x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
-    return x, kept, _traced(energy_fn, states)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, [states[0], *states[:-1]])
 
 
 def rc_kept_aliases_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -509,19 +529,6 @@ def rc_kept_aliases_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn
     return x, kept, _traced(energy_fn, states)
 
 
-def _chain(energy_fn, x_init, n_steps, step_fn, keep_steps, step_args):
-    """The reference loop with other step arguments: (x_final, kept, states)."""
-    x = x_init.detach().clone()
-    kept, states = {}, []
-    for t in range(n_steps + 1):
-        if t > 0:
-            x = step_fn(energy_fn, x, *step_args)
-        if t in keep_steps:
-            kept[t] = x.detach().clone()
-        states.append(x.detach().clone())
-    return x, kept, states
-
-
 def rc_energy_is_neg_energy(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                             keep_steps=()):
     """Samples and traces net(x) itself: chains climb the energy."""
@@ -531,30 +538,30 @@ def rc_energy_is_neg_energy(net, x_init, n_steps, step_size, noise_std, *, step_
     return x, kept, _traced(energy_fn, states)
 
 
+def _with_step_args(step_args, net, x_init, n_steps, step_fn, y, keep_steps):
+    """The reference chain and trace, its steps called with ``step_args``."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps, step_args)
+    return x, kept, _traced(energy_fn, states)
+
+
 def rc_no_clamp(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None, keep_steps=()):
     """Calls step_fn(energy_fn, x, step_size, noise_std): no clamp to [-1, 1]."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std))
-    return x, kept, _traced(energy_fn, states)
+    return _with_step_args((step_size, noise_std), net, x_init, n_steps, step_fn, y, keep_steps)
 
 
 def rc_clamp_as_grad_clip(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                           keep_steps=()):
     """Passes the clamp in grad_clip's place (a positional argument too few)."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, CLAMP))
-    return x, kept, _traced(energy_fn, states)
+    return _with_step_args((step_size, noise_std, CLAMP), net, x_init, n_steps, step_fn, y,
+                           keep_steps)
 
 
 def rc_langevin_noise(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                       keep_steps=()):
     """Replaces the noise by the textbook's sqrt(2 * step_size)."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, math.sqrt(2 * step_size), None, CLAMP))
-    return x, kept, _traced(energy_fn, states)
+    return _with_step_args((step_size, math.sqrt(2 * step_size), None, CLAMP), net, x_init,
+                           n_steps, step_fn, y, keep_steps)
 
 
 def rc_restarts_every_step(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -575,19 +582,16 @@ def rc_restarts_every_step(net, x_init, n_steps, step_size, noise_std, *, step_f
 def rc_calls_langevin_step_by_name(net, x_init, n_steps, step_size, noise_std, *, step_fn,
                                    y=None, keep_steps=()):
     """Calls assignment 3's langevin_step by name instead of the step_fn it is given."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, ref03.langevin_step, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    return x, kept, _traced(energy_fn, states)
+    return _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, ref03.langevin_step,
+                         y, keep_steps)
 
 
 def rc_kept_as_list(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                     keep_steps=()):
     """Returns the kept states as a list in step order, not a dict by step."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    return x, [kept[t] for t in sorted(kept)], _traced(energy_fn, states)
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    return x, [kept[t] for t in sorted(kept)], trace
 
 
 def rc_kept_after_step_index(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -607,27 +611,20 @@ def rc_kept_after_step_index(net, x_init, n_steps, step_size, noise_std, *, step
 def rc_keeps_steps_past_the_end(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                                 keep_steps=()):
     """Keeps the final state for requested steps after n_steps too."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
     kept.update({t: x.detach().clone() for t in keep_steps if t > n_steps})
-    return x, kept, _traced(energy_fn, states)
+    return x, kept, trace
 
 
 def _normed(norm, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps):
     """The reference chain with the trace's gradient size measured by ``norm(grad (B, ...))``."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    energies, norms = [], []
-    for state in states:
-        leaf = state.requires_grad_(True)
-        with torch.enable_grad():
-            energy = energy_fn(leaf)
-            (grad,) = torch.autograd.grad(energy.sum(), leaf)
-        energies.append(energy.detach())
-        norms.append(norm(grad))
-    return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+
+    def at(energy_fn, x):
+        energy, grad = _grad_at(energy_fn, x)
+        return energy, norm(grad)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_grad_norm_over_batch(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -660,53 +657,44 @@ def rc_grad_of_mean_energy(net, x_init, n_steps, step_size, noise_std, *, step_f
 def rc_grad_of_logit_sum(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                          keep_steps=()):
     """The gradient of the sum of the logits, not of the energy."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    energies, norms = [], []
-    for state in states:
-        leaf = state.requires_grad_(True)
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
         with torch.enable_grad():
             (grad,) = torch.autograd.grad(net.get_logits(leaf).sum(), leaf)
-        energies.append(energy_fn(state).detach())
-        norms.append(grad.flatten(1).norm(dim=1))
-    return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+        return energy_fn(x).detach(), grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_trace_keeps_graph(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                          keep_steps=()):
     """Stacks the energies with their autograd graph (no detach)."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    energies, norms = [], []
-    for state in states:
-        leaf = state.requires_grad_(True)
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
         with torch.enable_grad():
             energy = energy_fn(leaf)
             (grad,) = torch.autograd.grad(energy.sum(), leaf, retain_graph=True)
-        energies.append(energy)
-        norms.append(grad.flatten(1).norm(dim=1))
-    return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+        return energy, grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_trace_float32(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                      keep_steps=()):
     """Collects the trace as Python floats: float32 whatever the chains' dtype."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    trace = _traced(energy_fn, states)
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
     return x, kept, {k: torch.tensor(v.tolist()) for k, v in trace.items()}
 
 
 def rc_trace_squeezed(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                       keep_steps=()):
     """.squeeze() on the trace: (n_steps + 1,) for a batch of one."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    return x, kept, {k: v.squeeze() for k, v in _traced(energy_fn, states).items()}
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    return x, kept, {k: v.squeeze() for k, v in trace.items()}
 
 
 # ---------------------------------------------------------------- run_chain: wrong, conditional
@@ -715,62 +703,52 @@ def rc_trace_squeezed(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=
 def rc_ignores_labels(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                       keep_steps=()):
     """Samples and traces the unconditional energy whatever y is."""
-    energy_fn = lambda x: -net(x)  # noqa: E731
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    return x, kept, _traced(energy_fn, states)
+    return _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, None,
+                         keep_steps)
 
 
 def rc_trace_unconditional(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                            keep_steps=()):
     """Samples E(x, y) but traces -net(x)."""
-    x, kept, states = _chain(_energy_of(net, y), x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    return x, kept, _traced(lambda x: -net(x), states)
+    return _traced_chain(lambda energy_fn, x: _at(_energy_of(net, None), x), net, x_init,
+                         n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_grad_norm_unconditional(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                                keep_steps=()):
     """The energy trace of E(x, y), the gradient norm of -net(x)."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    trace = _traced(energy_fn, states)
-    trace["grad_norm"] = _traced(lambda x: -net(x), states)["grad_norm"]
-    return x, kept, trace
+
+    def at(energy_fn, x):
+        return _at(energy_fn, x)[0], _at(_energy_of(net, None), x)[1]
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_backward_into_parameters(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                                 keep_steps=()):
     """.backward() for dE/dx: the parameters' .grad fill up too."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    energies, norms = [], []
-    for state in states:
-        leaf = state.requires_grad_(True)
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
         with torch.enable_grad():
             energy = energy_fn(leaf)
             energy.sum().backward()
-        energies.append(energy.detach())
-        norms.append(leaf.grad.flatten(1).norm(dim=1))
-    return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+        return energy.detach(), leaf.grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_trace_without_enable_grad(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
                                  keep_steps=()):
     """Differentiates without torch.enable_grad(): fails when called under torch.no_grad()."""
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    energies, norms = [], []
-    for state in states:
-        leaf = state.requires_grad_(True)
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
         energy = energy_fn(leaf)
         (grad,) = torch.autograd.grad(energy.sum(), leaf)
-        energies.append(energy.detach())
-        norms.append(grad.flatten(1).norm(dim=1))
-    return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+        return energy.detach(), grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
 
 
 def rc_start_shares_x_init(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
@@ -793,13 +771,10 @@ def rc_unfreezes_every_parameter(net, x_init, n_steps, step_size, noise_std, *, 
     """Freezes the parameters while sampling, then sets requires_grad=True on all of them."""
     for p in net.parameters():
         p.requires_grad_(False)
-    energy_fn = _energy_of(net, y)
-    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
-                             (step_size, noise_std, None, CLAMP))
-    trace = _traced(energy_fn, states)
+    out = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
     for p in net.parameters():
         p.requires_grad_(True)
-    return x, kept, trace
+    return out
 
 
 # ---------------------------------------------------------------- run_chain: correct
