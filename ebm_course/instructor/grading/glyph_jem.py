@@ -541,9 +541,9 @@ def _chain_net(seed: int, k: int, dtype=torch.float32) -> nn.Module:
     """The course's network (reference get_logits and forward) on 8x8 images, with a small
     smooth head in place of its layers: K logits whose energy and input gradient change visibly
     from one chain state to the next (a CNN at its initialisation is nearly flat in x)."""
-    net = ref03.CNNEnergy(1, 8, 4, k)
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]):  # the notebook's random state stays as it was
         torch.manual_seed(seed)
+        net = ref03.CNNEnergy(1, 8, 4, k)
         net.features = nn.Flatten()
         net.head = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, k))
     with torch.no_grad():
