@@ -298,9 +298,10 @@ def pairwise_diversity(x: torch.Tensor, n: int = 256) -> float:
 
 
 def quality_table(rows: dict, digits: int = 3) -> str:
-    """A markdown table of :func:`sample_quality` dicts, one row per named set of images."""
+    """A markdown table of :func:`sample_quality` dicts, one row per named set of images (and
+    the columns ``frechet_ratio_to_real`` and ``buffer_diversity`` where a row has them)."""
     columns = ["inception_score", "classes_present", "confident_share", "frechet_distance",
-               "buffer_diversity", "n_samples"]
+               "frechet_ratio_to_real", "buffer_diversity", "n_samples"]
     columns = [c for c in columns if any(c in r for r in rows.values())]
     lines = ["| images | " + " | ".join(c.replace("_", " ") for c in columns) + " |",
              "|---|" + "---|" * len(columns)]

@@ -28,8 +28,9 @@ class CNNEnergy(nn.Module):
     Four stride-2 convolutions (``self.features``, flattened) and two linear layers
     (``self.head``) ending in ``n_classes`` logits. ``n_classes=1`` is a plain EBM;
     ``n_classes=K`` is a JEM classifier whose logits also define ``-E(x) = logsumexp f(x)`` and
-    ``-E(x, y) = f(x)[y]``. ``get_logits`` and ``forward`` are what assignments 3 and 4 ask a
-    student to write, so this class leaves them abstract: the notebooks subclass it.
+    ``-E(x, y) = f(x)[y]``. ``get_logits`` and ``forward`` are what assignment 3 asks a student to
+    write, so this class leaves them abstract: the notebooks subclass it (assignment 4 gives its
+    subclass, with ``nn.SiLU``).
 
     Why a smooth activation (Swish, ``x * sigmoid(x)``) rather than ReLU: SGLD follows
     ``dE/dx``; ReLU's input gradient is piecewise constant and its second derivative zero, so the
@@ -66,13 +67,13 @@ class CNNEnergy(nn.Module):
         """Class logits f(x): images (B, C, H, W) in [-1, 1] -> (B, K). Written by a subclass."""
         raise NotImplementedError(
             f"{type(self).__name__}.get_logits: subclass CNNEnergy and write it (assignment 3, "
-            "Exercise 2; assignment 4, Exercise 1)")
+            "Exercise 2; assignment 4 gives it)")
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """neg_energy (B,): ``logsumexp_k f(x)[k]``, or ``f(x)[y]`` for labels y (B,)."""
         raise NotImplementedError(
             f"{type(self).__name__}.forward: subclass CNNEnergy and write it (assignment 3, "
-            "Exercise 2; assignment 4, Exercise 1)")
+            "Exercise 2; assignment 4 gives it)")
 
 
 def energy_fn_of(net: nn.Module, y: torch.Tensor | None = None) -> EnergyFn:

@@ -9,13 +9,15 @@ import pytest
 import torch
 
 from ebm_course import export, jem, ood
-from ebm_course.instructor.reference import glyph_jem as ref04, ood as ref05
+from ebm_course.instructor.reference import ood as ref05
 from ebm_course.instructor.release import student_package
+
+from .reference_models import GlyphCNN
 
 
 def test_export_round_trip_keeps_logits_gradients_and_meta(tmp_path):
     torch.manual_seed(0)
-    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)
+    net = jem.make_net(jem.jem_config("grade"), GlyphCNN)
     path = export.export_net(net, tmp_path / "n.pt2", {"test_accuracy": 0.5})
     back = export.load_exported(path)
     assert back.meta == {"in_channels": 1, "image_size": 56, "test_accuracy": 0.5}
@@ -30,7 +32,7 @@ def test_export_round_trip_keeps_logits_gradients_and_meta(tmp_path):
 def test_load_trained_prefers_a_matching_export(tmp_path, monkeypatch):
     monkeypatch.setenv("EBM_COURSE_DATA", str(tmp_path))
     cfg = jem.jem_config("grade")
-    net = jem.make_net(cfg, ref04.GlyphCNN)
+    net = jem.make_net(cfg, GlyphCNN)
     from dataclasses import asdict
 
     export.export_net(net, export.export_path("04_glyph_jem", "grade"), {"config": asdict(cfg)})
@@ -71,7 +73,7 @@ def test_student_edition_loads_an_export_and_says_run_04_first(tmp_path):
     site = tmp_path / "site"
     student_package(site)
     data = tmp_path / "data"
-    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)  # the student's net, notebook 4
+    net = jem.make_net(jem.jem_config("grade"), GlyphCNN)  # the student's net, notebook 4
     export.export_net(net, data / "checkpoints" / "04_glyph_jem-grade.pt2", {"config": {}})
     out = subprocess.run([sys.executable, "-c", _STUDENT.format(site=str(site))], cwd=tmp_path,
                          capture_output=True, text=True,

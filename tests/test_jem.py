@@ -14,7 +14,7 @@ from ebm_course import jem, models, sampling  # noqa: F401
 from ebm_course.instructor.grading import glyph_jem as checks
 from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03
 
-from .reference_models import jem_model
+from .reference_models import GlyphCNN, jem_model
 
 
 def test_profiles_are_frozen_configs():
@@ -30,13 +30,13 @@ def test_profiles_are_frozen_configs():
 def test_forward_three_cases():
     torch.manual_seed(0)
     x = torch.rand(3, 1, 56, 56) * 2 - 1
-    net = jem.make_net(jem.jem_config("grade"), ref04.GlyphCNN)
+    net = jem.make_net(jem.jem_config("grade"), GlyphCNN)  # the network notebook 4 gives
     logits = net.get_logits(x)
     assert logits.shape == (3, 42)
     assert torch.allclose(net(x), logits.logsumexp(1), atol=1e-5)
     y = torch.tensor([0, 5, 41])
     assert torch.allclose(net(x, y), logits[torch.arange(3), y], atol=1e-5)
-    ebm = ref04.GlyphCNN(1, 56, 8, 1)
+    ebm = GlyphCNN(1, 56, 8, 1)
     assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5)
 
 
@@ -74,14 +74,20 @@ def test_fit_jem_injected_pieces_are_used():
     assert calls == {"px": 2, "pyx": 3}  # classifier-only first step, then both
 
 
-def test_generate_conditional_keep_steps():
-    net = ref04.GlyphCNN(1, 56, 8, 42)
-    y = torch.tensor([1, 2])
-    x, kept = jem.generate(net, 2, 4, y=y, keep_steps=(0, 2, 4), step_fn=ref03.langevin_step)
-    assert x.shape == (2, 1, 56, 56) and sorted(kept) == [0, 2, 4]
-    assert x.min() >= -1 and x.max() <= 1
-    assert kept[0].std() < 0.2  # fresh chains from small Gaussian noise
-    assert all(p.requires_grad for p in net.parameters()) and net.training  # restored
+def test_run_chain_generates_as_notebook_4_does():
+    """The reference run_chain with SGLD on a glyph network, frozen by sampling_mode: kept
+    states in [-1, 1], a trace per step and chain, the network restored afterwards."""
+    torch.manual_seed(0)
+    net = GlyphCNN(1, 56, 8, 42)
+    x0 = torch.randn(2, 1, 56, 56) * 0.1
+    with sampling.sampling_mode(net):
+        x, kept, trace = ref04.run_chain(net, x0, 4, 1.0, 0.01, step_fn=ref03.langevin_step,
+                                         y=torch.tensor([1, 2]), keep_steps=(0, 2, 4, 8))
+    assert x.shape == (2, 1, 56, 56) and sorted(kept) == [0, 2, 4] and torch.equal(kept[4], x)
+    assert torch.equal(kept[0], x0) and x.min() >= -1 and x.max() <= 1
+    assert trace["energy"].shape == trace["grad_norm"].shape == (5, 2)
+    assert torch.isfinite(trace["energy"]).all() and (trace["grad_norm"] > 0).all()
+    assert all(p.requires_grad and p.grad is None for p in net.parameters()) and net.training
 
 
 def test_validation_scores_with_the_notebooks_pyx_step():
@@ -102,22 +108,10 @@ def test_the_package_needs_every_piece():
     cfg = jem.jem_config("grade")
     with pytest.raises(TypeError):
         jem.JEM(cfg)  # no default network, sampler or steps: they are the notebook's
-    with pytest.raises(TypeError, match="step_fn"):
-        jem.generate(ref04.GlyphCNN(1, 56, 8, 42), 2, 2, step_fn=None)
+    assert not hasattr(jem, "generate")  # generation is the notebook's run_chain
 
 
 # ---------------------------------------------------------------- hidden checks: pass and fail
-
-class _NoHead(ref04.GlyphCNN):
-    def get_logits(self, x):
-        return self.head[0](self.features(x))[:, : self.n_classes]
-
-
-class _LogOfSum(ref04.GlyphCNN):
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        return logits.exp().sum(1).log() if y is None else logits.max(1).values
-
 
 def _bad_init(n, means, factors, generator, y=None):
     y = torch.randint(len(means), (n,)) if y is None else y  # ignores the generator
@@ -147,14 +141,26 @@ def _bad_step(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.0, px_step_
     return loss_px + loss_pyx, loss_px, loss_pyx, acc
 
 
+def _bad_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None, keep_steps=()):
+    x, kept, trace = ref04.run_chain(net, x_init, n_steps, step_size, noise_std, step_fn=step_fn,
+                                     y=y, keep_steps=keep_steps)
+    return x, kept, {"energy": trace["energy"][1:], "grad_norm": trace["grad_norm"][1:]}  # no t = 0
+
+
+def _bad_conditional_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    return ref04.run_chain(net, x_init, n_steps, step_size, noise_std, step_fn=step_fn,
+                           keep_steps=keep_steps)  # y ignored
+
+
 @pytest.mark.parametrize("check, good, bad", [
-    (checks.check_get_logits, ref04.GlyphCNN, _NoHead),
-    (checks.check_forward, ref04.GlyphCNN, _LogOfSum),
     (checks.check_class_gaussian_init, ref04.class_gaussian_init, _bad_init),
     (checks.check_expected_calibration_error, ref04.expected_calibration_error, _bad_ece),
     (checks.check_px_step, ref04.px_step, _bad_px),
     (checks.check_pyx_step, ref04.pyx_step, _bad_pyx),
     (checks.check_jem_step, ref04.jem_step, _bad_step),
+    (checks.check_run_chain, ref04.run_chain, _bad_chain),
+    (checks.check_run_chain_conditional, ref04.run_chain, _bad_conditional_chain),
 ])
 def test_hidden_checks_pass_reference_and_catch_bug(check, good, bad):
     check(good)

@@ -11,7 +11,7 @@ import torch
 
 from ebm_course import ood
 from ebm_course.instructor.grading import ood as checks
-from ebm_course.instructor.reference import glyph_jem as ref04, ood as ref05
+from ebm_course.instructor.reference import mnist_ebm as ref03, ood as ref05
 
 SCORES = {"energy": ref05.energy_score, "max-softmax": ref05.max_softmax_score,
           "grad-norm": ref05.grad_norm_score}
@@ -30,7 +30,7 @@ def test_auroc_orientation_and_fpr95():
 
 def test_scores_shapes_and_orientation():
     torch.manual_seed(0)
-    net = ref04.GlyphCNN(1, 20, 8, 5)
+    net = ref03.CNNEnergy(1, 20, 8, 5)
     x = torch.rand(7, 1, 20, 20)
     for name, fn in SCORES.items():
         with torch.no_grad():
@@ -43,7 +43,7 @@ def test_scores_shapes_and_orientation():
 
 def test_evaluate_table_and_plot():
     torch.manual_seed(0)
-    net = ref04.GlyphCNN(1, 20, 8, 3)
+    net = ref03.CNNEnergy(1, 20, 8, 3)
     rows = ood.evaluate({"m": net}, torch.rand(30, 1, 20, 20), {"noise": torch.randn(20, 1, 20, 20)},
                         SCORES, ref05.ood_metrics)
     assert len(rows) == 3 and {r["score"] for r in rows} == set(SCORES)

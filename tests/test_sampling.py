@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ebm_course import sampling
-from ebm_course.instructor.reference.glyph_jem import GlyphCNN as CNNEnergy
+from ebm_course.instructor.reference.mnist_ebm import CNNEnergy
 from ebm_course.instructor.reference.mnist_ebm import MCMCSampler as ReferenceSampler
 from ebm_course.instructor.reference.mnist_ebm import langevin_step
 from ebm_course.sampling import inpaint, langevin_chain, resolve_precision, write_slots

@@ -6,9 +6,11 @@
 # good classifier **and** a density model of letterpress glyphs, and sample new glyphs from it,
 # unconditionally and class by class.
 #
-# **What you write** (autograded): `get_logits` and `forward` of the energy network, the
-# chains' informative start (a per-class Gaussian), `px_step`, `pyx_step`, the JEM training
-# step and the expected calibration error. **What you answer** (graded by hand): four short
+# **What you write** (autograded): the chains' informative start (a per-class Gaussian),
+# `px_step`, `pyx_step`, the JEM training step, the expected calibration error and
+# `run_chain`, the instrumented SGLD chain that generates every glyph of section 7 and records
+# its energy and the size of its input gradient at each step. The energy network is given: it
+# is your `CNNEnergy` of assignment 3. **What you answer** (graded by hand): five short
 # questions. Visible tests run here; hidden tests grade each part on other cases, in isolation.
 #
 # **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 3 minutes for
@@ -34,10 +36,10 @@ from ebm_course import config, glyphs as glyph_data, metrics, plotting
 from ebm_course.export import export_net, export_path
 from ebm_course.guard import DivergenceGuard, buffer_diversity
 from ebm_course.jem import (JEM, accuracy, classifier_config, fit_class_gaussians, fit_jem,
-                            generate, jem_config, make_net, make_sampler, predict_logits)
+                            jem_config, make_net, make_sampler, predict_logits)
 from ebm_course.models import CNNEnergy, energy_fn_of
 from ebm_course.results import figure_path, results_dir, write_results
-from ebm_course.sampling import MCMCSampler, write_slots
+from ebm_course.sampling import MCMCSampler, sampling_mode, write_slots
 
 PROFILE = config.get_profile()
 CFG = jem_config(PROFILE)
@@ -85,47 +87,26 @@ plt.show()
 # itself), unconditional JEM ($-E(x)$, logsumexp over classes) and class-conditional JEM
 # ($-E(x, y) = f(x)[y]$).
 #
-# ### Exercise 1: `get_logits` and `forward` (2 + 3 points)
-#
-# `GlyphCNN` inherits the layers of the course's `CNNEnergy` (`self.features`, then
-# `self.head`, with torch's built-in Swish, `nn.SiLU`, as the activation: this notebook does
-# not depend on your Swish of assignment 3). Write `get_logits` (features, then head) and
-# `forward`. Use `torch.logsumexp`,
-# not `log(sum(exp(...)))`: logits of a few hundred overflow `exp`.
+# The network is your `CNNEnergy` of assignment 3 (`get_logits`: features, then head;
+# `forward`: the three cases, with a stable `torch.logsumexp`), given here, with torch's
+# built-in Swish, `nn.SiLU`, as the activation (the package's default): this notebook does not
+# depend on your code of assignment 3.
 
-# %% solution id=glyph_cnn from=glyph_jem:GlyphCNN
+# %%
+class GlyphCNN(CNNEnergy):
+    """The JEM network: K logits; forward returns neg_energy (B,)."""
 
-# %% tests id=get_logits_tests points=2
-"""get_logits: shape (B, K) and features followed by the head."""
-torch.manual_seed(0)
-net = GlyphCNN(1, 56, 8, 42)
-x = torch.rand(3, 1, 56, 56) * 2 - 1
-logits = net.get_logits(x)
-assert logits.shape == (3, 42), f"get_logits should return (B, K) = (3, 42), got {tuple(logits.shape)}"
-assert torch.allclose(logits, net.head(net.features(x)), atol=1e-6), "get_logits should be head(features(x))"
-print("get_logits: the visible tests pass (the hidden tests grade more cases)")
-### BEGIN HIDDEN TESTS
-from ebm_course.instructor.grading import glyph_jem as grading_jem
-grading_jem.check_get_logits(GlyphCNN)
-### END HIDDEN TESTS
+    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits f(x): images (B, C, H, W) -> (B, K)."""
+        return self.head(self.features(x))
 
-# %% tests id=forward_tests points=3
-"""forward: EBM (K = 1), unconditional JEM (logsumexp), class-conditional JEM (f(x)[y])."""
-torch.manual_seed(1)
-net = GlyphCNN(1, 56, 8, 42)
-x = torch.rand(4, 1, 56, 56) * 2 - 1
-logits = net.get_logits(x)
-assert net(x).shape == (4,), "forward(x) should return one neg_energy per image, shape (B,)"
-assert torch.allclose(net(x), torch.logsumexp(logits, 1), atol=1e-5), "forward(x) = logsumexp of the logits"
-y = torch.tensor([0, 41, 7, 7])
-assert torch.allclose(net(x, y), logits[torch.arange(4), y], atol=1e-5), "forward(x, y) = f(x)[y]"
-ebm = GlyphCNN(1, 56, 8, 1)
-assert torch.allclose(ebm(x), ebm.get_logits(x)[:, 0], atol=1e-5), "with K = 1, forward(x) is the one logit"
-print("forward: the visible tests pass (the hidden tests grade more cases)")
-### BEGIN HIDDEN TESTS
-from ebm_course.instructor.grading import glyph_jem as grading_jem
-grading_jem.check_forward(GlyphCNN)
-### END HIDDEN TESTS
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """neg_energy (B,): logsumexp_k f(x)[k] without y; f(x)[y] with labels y (B,)."""
+        logits = self.get_logits(x)
+        if y is None:
+            return logits.logsumexp(dim=1)
+        return logits.gather(1, y[:, None]).squeeze(1)
+
 
 # %% [markdown]
 # ### Question 1 (2 points)
@@ -182,7 +163,7 @@ def sgld_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
 # directions scaled by their standard deviations). A draw is $x = \mu_y + F_y z$ with
 # $z \sim \mathcal{N}(0, I_r)$.
 #
-# ### Exercise 2: class-Gaussian chain starts (3 points)
+# ### Exercise 1: class-Gaussian chain starts (3 points)
 #
 # Draw `n` starts: the class `y` of each uniformly over the $K$ classes (unless the labels `y`
 # are given, as for class-conditional sampling), then $x = \mu_y + F_y z$, one independent
@@ -271,6 +252,8 @@ print(f"buffer of at most {sampler.buffer_size} samples, {sampler.n_steps} SGLD 
 # ## 4. The JEM objective
 #
 # JEM maximises $\log p_\theta(x, y) = \log p_\theta(x) + \log p_\theta(y \mid x)$.
+#
+# ### Exercise 2: the objective (2 + 4 + 3 points)
 #
 # * **`pyx_step`**: $-\log p_\theta(y \mid x)$ is the cross-entropy of the logits; also return the
 #   batch accuracy.
@@ -477,45 +460,133 @@ print(", ".join(f"ECE {k} {v:.4f}" for k, v in calibration.items()))
 # %% [markdown]
 # ## 7. Generating glyphs
 #
-# Fresh chains from the class Gaussians, run for `K` SGLD steps with the *unconditional*
-# energy $E(x)$ (the class only picks the start), then class-conditional samples: the same SGLD
-# on $E(x, y) = -f(x)[y]$, started from class $y$'s Gaussian, one class per row. First a few
-# chains over many steps, to see what long chains do with this energy.
+# Generating is SGLD again, now from fresh starts, with the trained energy and no buffer:
+# `n_steps` steps of `sgld_step` with JEM's step and noise, clamped to [-1, 1], no gradient
+# clipping. The energy is either the *unconditional* $E(x) = -$`net(x)` (the start alone picks
+# the class) or the class-conditional $E(x, y) = -$`net(x, y)` $= -f(x)[y]$. To see what a
+# chain does on its way, and not only where it ends, we record two diagnostics at every state
+# $x_t$, from $t = 0$ (the start) to `n_steps`:
+#
+# * the **energy** $E(x_t)$ of each chain, to compare with the energy of real glyphs: a chain
+#   that settles near it has found what the model rates like data; one whose energy keeps
+#   falling far below has found something the model prefers to glyphs;
+# * the **size of the input gradient** $\lVert \nabla_x E(x_t) \rVert_2$ of each chain (the norm
+#   over all its pixels): a step moves an image by $\eta \lVert \nabla_x E \rVert$ downhill and
+#   by noise of size about $\sigma \sqrt{D}$ ($D = 3136$ pixels: 0.56 here). While the
+#   gradient is large the energy drives the chain; once it is small against the noise the chain
+#   only diffuses.
+#
+# ### Exercise 4: an instrumented chain (3 + 2 points)
+#
+# Write `run_chain`: call `step_fn(energy_fn, x, step_size, noise_std, None, (-1.0, 1.0))`
+# `n_steps` times, each call continuing from the state the previous one returned, with
+# `energy_fn` the energy above (the class-conditional one when labels `y` (B,) are given).
+# Return `(x_final, kept, trace)`:
+#
+# * `kept`: a dict `{t: x_t}` for the steps `t` of `keep_steps` that lie in `0..n_steps` (0 is
+#   the start; later steps are absent), each a **copy**: a step may update the tensor it is
+#   given in place (an optimised sampler does), so keep neither the chain's own tensor nor hand
+#   `x_init` itself to a step (`x_init` must not change);
+# * `trace`: `{"energy": ..., "grad_norm": ...}`, each a tensor (n_steps + 1, B) in the dtype of
+#   `x_init`, row `t` holding $E(x_t)$ and $\lVert \nabla_x E(x_t) \rVert_2$ of every chain.
+#
+# Everything returned is detached. Differentiate with respect to the images only
+# (`torch.autograd.grad`; `.backward()` would also fill the network's `.grad`), inside
+# `torch.enable_grad()`: `run_chain` must also work when called under `torch.no_grad()`. The
+# trace costs one more forward and backward pass per state: a traced chain takes about twice
+# as long as the steps alone.
 
-# %%
-K = {"full": 64, "quick": 16, "grade": 4}[PROFILE]  # the horizon of the training chains (see below)
-K_long = {"grade": 8}.get(PROFILE, 256)
-n_chain = 8
-x_start = class_gaussian_init(n_chain, class_gaussians.means, class_gaussians.factors,
-                              torch.Generator().manual_seed(CFG.seed)).clamp(-1, 1).view(n_chain, 1, 56, 56)
-keep = sorted({0, 4, 8, 16, 32, 64, 128, 256, 512, K, K_long} & set(range(K_long + 1)))
-_, kept = generate(net, n_chain, K_long, step_size=CFG.step_size, noise_std=CFG.noise_std,
-                   keep_steps=keep, seed=CFG.seed, step_fn=sgld_step, x_init=x_start)
-plotting.show_chain(kept, title=f"Chains from the class Gaussians over {K_long} SGLD steps",
-                    save=figure_path("04_glyph_jem_chain.png"))
-plt.show()
+# %% solution id=run_chain from=glyph_jem:run_chain
+
+# %% tests id=run_chain_tests points=3
+"""run_chain: the step calls, the kept states (copies) and the trace from t = 0 to n_steps."""
+torch.manual_seed(0)
+tiny = GlyphCNN(1, 12, 8, 3)
+calls = []
+def halving_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
+    """A deterministic stand-in for sgld_step: records its arguments, halves x in place."""
+    calls.append((step_size, noise_std, grad_clip, clamp))
+    with torch.no_grad():
+        return x.mul_(0.5)
+x0 = torch.rand(2, 1, 12, 12) * 2 - 1
+x_final, kept, trace = run_chain(tiny, x0.clone(), 3, 0.5, 0.02, step_fn=halving_step, keep_steps=(0, 2, 3, 9))
+assert calls == [(0.5, 0.02, None, (-1.0, 1.0))] * 3, f"expected 3 calls step_fn(energy_fn, x, 0.5, 0.02, None, (-1.0, 1.0)), got {calls}"
+assert torch.allclose(x_final, x0 / 8), "x_final should be the state after the last step"
+assert isinstance(kept, dict) and sorted(kept) == [0, 2, 3], "kept should be a dict of the steps 0, 2 and 3 (not 9 > n_steps)"
+for t in (0, 2, 3):
+    assert torch.allclose(kept[t], x0 * 0.5 ** t), f"kept[{t}] should be x_{t} = x_init / 2^{t} (a copy: this step works in place)"
+assert trace["energy"].shape == (4, 2) and trace["grad_norm"].shape == (4, 2), "trace: one row per t = 0..n_steps, one column per chain"
+assert torch.allclose(trace["energy"][0], -tiny(x0).detach(), atol=1e-5), "trace['energy'][0] should be E(x_init) = -net(x_init)"
+leaf = (x0 / 8).requires_grad_(True)
+(g,) = torch.autograd.grad(-tiny(leaf).sum(), leaf)
+assert torch.allclose(trace["grad_norm"][3], g.flatten(1).norm(dim=1), rtol=1e-4, atol=1e-7), "trace['grad_norm'][t] should be ||dE/dx|| of each chain at x_t"
+assert not (x_final.requires_grad or trace["energy"].requires_grad or trace["grad_norm"].requires_grad), "return detached tensors"
+print("run_chain: the visible tests pass (the hidden tests grade more cases)")
+### BEGIN HIDDEN TESTS
+from ebm_course.instructor.grading import glyph_jem as grading_jem
+grading_jem.check_run_chain(run_chain)
+### END HIDDEN TESTS
+
+# %% tests id=run_chain_conditional_tests points=2
+"""run_chain with labels: E(x, y) = -net(x, y), under torch.no_grad, no parameter gradient, x_init unchanged."""
+torch.manual_seed(1)
+tiny = GlyphCNN(1, 12, 8, 3)
+y = torch.tensor([2, 0])
+x0 = torch.rand(2, 1, 12, 12) * 2 - 1
+x0_copy = x0.clone()
+seen = []
+def probing_step(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
+    """Records the energy it is given at x; halves x in place."""
+    seen.append(energy_fn(x).detach().clone())
+    with torch.no_grad():
+        return x.mul_(0.5)
+with torch.no_grad():
+    _, _, trace = run_chain(tiny, x0, 2, 0.5, 0.02, step_fn=probing_step, y=y)
+assert torch.allclose(seen[0], -tiny(x0_copy, y).detach(), atol=1e-5), "with labels y the energy is E(x, y) = -net(x, y)"
+assert torch.allclose(trace["energy"][0], -tiny(x0_copy, y).detach(), atol=1e-5), "with labels y, trace['energy'][t] = E(x_t, y)"
+assert (trace["grad_norm"] > 0).all(), "grad_norm under torch.no_grad: compute dE/dx inside torch.enable_grad()"
+assert all(p.grad is None for p in tiny.parameters()), "no gradient may reach the network's parameters"
+assert all(p.requires_grad for p in tiny.parameters()), "leave the parameters' requires_grad flags as they were"
+assert torch.equal(x0, x0_copy), "x_init must not change (start from a copy: this step works in place)"
+print("run_chain with labels: the visible tests pass (the hidden tests grade more cases)")
+### BEGIN HIDDEN TESTS
+from ebm_course.instructor.grading import glyph_jem as grading_jem
+grading_jem.check_run_chain_conditional(run_chain)
+### END HIDDEN TESTS
 
 # %% [markdown]
-# The energy sharpens a blurry start within a few steps; over hundreds of steps a chain keeps
-# moving *down* the energy, and what lies lowest is not a glyph: strokes thicken into
-# saturated black and the paper texture turns to speckle. A short training run only shaped the
-# energy along the short chains it trained with (a few steps per iteration, continued from the
-# buffer). So the samples we measure use `K` steps, the horizon the chains were trained on; the
-# `full` profile trains longer chains and generates with more steps.
+# Your `run_chain` generates every image below, on the trained JEM with its SGLD settings
+# (`chains` runs it on the network's device, with the network frozen and in eval mode, and
+# seeds the SGLD noise). First fresh chains from the class Gaussians, `K` steps on the
+# *unconditional* energy; then class-conditional samples, the same SGLD on $E(x, y)$ started
+# from class $y$'s Gaussian, one class per row. `K` is short: a few times the steps a training
+# chain takes per iteration (it continues from the buffer), and the short training run only
+# shaped the energy along such chains. The `full` profile trains longer chains and generates
+# with more steps; what longer chains do here comes after the judge.
 #
 # **The decisive ablation.** The same network, the same `K`, two starts: small Gaussian noise
 # (JEM's start) and the class Gaussians. An independent judge scores both (next cell).
 
 # %%
+def chains(x0, n_steps, y=None, keep_steps=(), seed=CFG.seed):
+    """Your run_chain on the trained JEM with its SGLD settings, seeded noise, on its device
+    (frozen, eval mode); (x_final, kept, trace) on the CPU."""
+    torch.manual_seed(seed)
+    with sampling_mode(net):
+        x, kept, trace = run_chain(net, x0.to(DEVICE), n_steps, CFG.step_size, CFG.noise_std,
+                                   step_fn=sgld_step, y=None if y is None else y.to(DEVICE),
+                                   keep_steps=keep_steps)
+    return x.cpu(), {t: v.cpu() for t, v in kept.items()}, {k: v.cpu() for k, v in trace.items()}
+
+
+K = {"full": 64, "quick": 16, "grade": 4}[PROFILE]  # SGLD steps of the samples we judge
 n_gen = {"grade": 8}.get(PROFILE, 512)
 gen = torch.Generator().manual_seed(CFG.seed + 1)
 y_gen = torch.randint(len(glyphs.classes), (n_gen,), generator=gen)
 starts = {"class Gaussians": class_gaussian_init(n_gen, class_gaussians.means, class_gaussians.factors,
                                                  gen, y_gen).clamp(-1, 1).view(n_gen, 1, 56, 56),
           "N(0, 0.1^2) noise": torch.randn(n_gen, 1, 56, 56, generator=gen) * CFG.init_std}
-samples = {name: generate(net, n_gen, K, step_size=CFG.step_size, noise_std=CFG.noise_std,
-                          seed=CFG.seed + 1, step_fn=sgld_step, x_init=x0)
-           for name, x0 in starts.items()}
+samples = {name: chains(x0, K, seed=CFG.seed + 1)[0] for name, x0 in starts.items()}
 x_grid = samples["class Gaussians"]
 fig, axes = plt.subplots(2, 1, figsize=(12, 2.6))
 for ax, (name, x) in zip(axes, samples.items()):
@@ -529,8 +600,7 @@ n_per = {"grade": 2}.get(PROFILE, 6)
 y_cond = torch.tensor(show_classes).repeat_interleave(n_per)
 x_cond_start = class_gaussian_init(len(y_cond), class_gaussians.means, class_gaussians.factors,
                                    gen, y_cond).clamp(-1, 1).view(len(y_cond), 1, 56, 56)
-x_cond = generate(net, len(y_cond), K, y=y_cond, seed=CFG.seed + 2, step_size=CFG.step_size,
-                  noise_std=CFG.noise_std, step_fn=sgld_step, x_init=x_cond_start)
+x_cond = chains(x_cond_start, K, y=y_cond, seed=CFG.seed + 2)[0]
 p_cond = predict_logits(net, x_cond).softmax(1)[torch.arange(len(y_cond)), y_cond]
 rows = show_classes[:12]  # the figure shows the first 12 classes, each row labelled
 fig, ax = plt.subplots(figsize=(n_per * 0.9 + 0.6, len(rows) * 0.9 + 0.4))
@@ -592,6 +662,80 @@ if PROFILE != "grade":  # the autograder trains no judge
                 "n_steps": K}, results_dir() / "04_glyph_jem_conditional_samples.pt")
 
 # %% [markdown]
+# ### Long-run generation: what does the energy want?
+#
+# What happens when the chains keep going? `n_long` fresh chains from the class Gaussians run
+# for `K_long` steps on the unconditional energy; your trace follows their energy and the size
+# of their input gradient at every step, against the same two numbers on real test glyphs
+# (a chain of 0 steps from them). Below the chain images: the energy (left; the dotted line is
+# the starts' mean), the gradient size (right; the dash-dotted line is the noise's size
+# $\sigma \sqrt{D} / \eta$, where drift and noise move an image equally far), and, outside the
+# `grade` profile, the judge's scores of the chains at the kept steps, with as many real test
+# glyphs for comparison (Frechet ratio: the chains' Frechet distance over the real glyphs').
+
+# %%
+K_long = {"grade": 8}.get(PROFILE, 512)
+n_long = {"grade": 8}.get(PROFILE, 128)  # chains: 128 x 512 traced steps take about a minute on 2 cores
+keep_long = sorted({0, 4, 16, 64, 256, 512, K, K_long} & set(range(K_long + 1)))
+x_long_start = class_gaussian_init(n_long, class_gaussians.means, class_gaussians.factors,
+                                   torch.Generator().manual_seed(CFG.seed)).clamp(-1, 1).view(n_long, 1, 56, 56)
+_, kept_long, trace_long = chains(x_long_start, K_long, keep_steps=keep_long)
+_, _, trace_test = chains(x_test[:n_long], 0)  # t = 0 only: E and the gradient size at real glyphs
+plotting.show_chain(kept_long, title=f"Chains from the class Gaussians over {K_long} SGLD steps",
+                    save=figure_path("04_glyph_jem_chain.png"))
+plt.show()
+
+steps = torch.arange(K_long + 1).numpy()
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.5))
+for ax, key, label in ((axes[0], "energy", "energy E(x_t)"),
+                       (axes[1], "grad_norm", "input gradient ||dE/dx (x_t)||_2")):
+    values = trace_long[key].double()  # (K_long + 1, n_long)
+    ax.plot(steps, values.mean(1).numpy(), c="C0", label=f"{n_long} chains (mean)")
+    low, high = torch.quantile(values, torch.tensor([0.1, 0.9], dtype=values.dtype), dim=1)
+    ax.fill_between(steps, low.numpy(), high.numpy(), color="C0", alpha=0.2, label="10-90% of the chains")
+    ax.axhline(float(trace_test[key].mean()), c="k", ls="--", label="test glyphs (mean)")
+    ax.axvline(K, c="grey", ls=":", label=f"K = {K}, the samples above")
+    ax.set_xscale("symlog", linthresh=1)
+    ax.set(xlabel="SGLD step t", ylabel=label, xlim=(0, K_long))
+axes[0].axhline(float(trace_long["energy"][0].mean()), c="C1", ls=":", label="their starts (mean)")
+axes[1].axhline(CFG.noise_std * x_long_start[0].numel() ** 0.5 / CFG.step_size, c="C2", ls="-.",
+                label="noise's size sigma sqrt(D) / eta")
+axes[1].set_yscale("log")
+for ax in axes:
+    ax.legend(fontsize=8)
+axes[0].set_title("energy along the chains")
+axes[1].set_title("size of the input gradient along the chains")
+plt.tight_layout()
+if figure_path("04_glyph_jem_long_run.png"):
+    fig.savefig(figure_path("04_glyph_jem_long_run.png"), bbox_inches="tight", dpi=100)
+plt.show()
+
+long_run = {t: {"energy_mean": float(trace_long["energy"][t].mean()),
+                "grad_norm_mean": float(trace_long["grad_norm"][t].mean())} for t in keep_long}
+if PROFILE != "grade":  # the autograder trains no judge
+    real_long = metrics.sample_quality(judge, x_judge[:n_long], reference)  # as many real glyphs
+    for t in keep_long:
+        long_run[t].update(metrics.sample_quality(judge, kept_long[t], reference))
+    for row in (*long_run.values(), real_long):
+        row.pop("class_counts")
+        row["frechet_ratio_to_real"] = row["frechet_distance"] / real_long["frechet_distance"]
+    display(Markdown(metrics.quality_table({**{f"t = {t}": long_run[t] for t in keep_long},
+                                            f"{n_long} real test glyphs": real_long})))
+print("mean energy, mean ||dE/dx|| of the chains at step " + "; ".join(
+      f"{t}: {r['energy_mean']:.3g}, {r['grad_norm_mean']:.3g}" for t, r in long_run.items())
+      + f"; of the test glyphs: {float(trace_test['energy'].mean()):.3g}, "
+      f"{float(trace_test['grad_norm'].mean()):.3g}")
+
+# %% [markdown]
+# Read the three together. Where the energy curve crosses the test glyphs' line, the chains
+# have become as likely under the model as real glyphs; where it keeps falling below it, they
+# are more likely than any glyph, and the images show what the model prefers. Compare the
+# judge's scores at each kept step with those at `K` and with the real glyphs': the samples
+# the judge rates best need not be the chains' lowest energies. A short-run model only shaped
+# its energy along the short chains it trained with (a few steps per iteration, continued from
+# the buffer); far beyond that horizon nothing in training kept the energy data-like.
+
+# %% [markdown]
 # ### Question 2 (2 points)
 #
 # The quick profile first trains the network as a plain classifier and only then adds
@@ -626,23 +770,33 @@ if PROFILE != "grade":  # the autograder trains no judge
 # %% [markdown]
 # ### Question 4 (2 points)
 #
-# In section 7 the samples after `K` steps from the class Gaussians score well with the judge,
-# while the same chains after 256 steps turn into black strokes on speckled paper. What does
-# that tell you about what a *short-run* EBM has learnt, and about how much of the sample
-# quality is the model's and how much the start's? Use the table: compare the samples with
-# their own starts (K = 0) and with the noise start.
+# In section 7 the samples after `K` steps from the class Gaussians score well with the judge.
+# Your `run_chain` then followed such chains for `K_long` = 512 steps. (a) What do its trace
+# (the energy against the test glyphs' level, and the size of the input gradient against the
+# noise's) and the long run's judge table say happens to the chains after `K` steps? What does
+# that tell you about what a *short-run* EBM has learnt? (b) How much of the quality of the
+# `K`-step samples is the model's and how much the start's? Compare, in the judge's tables,
+# the samples with their own starts (K = 0) and with the noise start.
 
 # %% [markdown] written id=q_short_run points=2
-# A short-run EBM has learnt an energy whose *short SGLD flow from a given start* makes
-# glyph-like images, not a density whose minima are glyphs: it was only ever trained on chains
-# of a few (continued) steps, so far from that horizon nothing tells the energy to stay
-# data-like, and going downhill saturates strokes (dark ink lowers the energy of every class at
-# once). From noise the same number of steps gives blobs the judge barely recognises; from the
-# class Gaussians it gives recognisable glyphs: most of the *diversity* and class identity comes
-# from the start (the judge already recognises the blurry starts), and the model's share is the
-# sharpening (compare the Frechet distance of the starts with that of the samples). The model
-# earns its keep in what it adds (crisper strokes, conditional samples that follow $E(x, y)$)
-# and in classification and calibration, not in generating glyphs from nothing.
+# (a) A short-run EBM has learnt an energy whose *short SGLD flow from a given start* makes
+# glyph-like images, not a density whose minima are glyphs. The trace shows the chains going
+# on downhill long after `K`: their mean energy falls below the test glyphs' level and keeps
+# falling to $t = 512$, so the model rates what they become as *more* likely than real glyphs,
+# and the judge's scores at the late kept steps drop (the images: thickened, saturated strokes
+# on speckled paper; dark ink lowers the energy of every class at once). [Quick run, to fill
+# in from the table and the figure: the step at which the energy crosses the test glyphs'
+# level; the judge's IS and Frechet ratio at t = 0, K, 64, 512; whether the gradient size
+# stays well above the noise's size $\sigma \sqrt{D} / \eta \approx 0.56$, i.e. the energy
+# still drives the chains and they have not settled anywhere, or falls towards it.] The model
+# was only ever trained on chains of a few (continued) steps, so far beyond that horizon
+# nothing tells the energy to stay data-like. (b) From noise the same `K` steps give blobs the
+# judge barely recognises; from the class Gaussians they give recognisable glyphs: most of the
+# *diversity* and class identity comes from the start (the judge already recognises the blurry
+# starts), and the model's share is the sharpening (compare the Frechet distance of the starts
+# with that of the samples). The model earns its keep in what it adds (crisper strokes,
+# conditional samples that follow $E(x, y)$) and in classification and calibration, not in
+# generating glyphs from nothing.
 
 # %% [markdown]
 # ### Question 5 (2 points)
@@ -672,6 +826,7 @@ results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
            "test_accuracy": round(test_acc, 4), "auroc_noise_energy": round(auroc_noise, 4),
            "classifier_test_accuracy": round(clf_test_acc, 4), "config": dataclasses.asdict(CFG),
            "n_train": len(glyphs.split["train"]), "generation_steps": K,
+           "long_run": long_run, "long_run_steps": K_long, "long_run_chains": n_long,
            "conditional_p_y_given_x": round(float(p_cond.mean()), 4),
            "calibration_ece": {k: round(v, 4) for k, v in calibration.items()},
            "sample_quality": glyph_quality, "guard_recoveries": len(guard.recoveries),

@@ -10,15 +10,15 @@ A classifier's logits ``f(x)`` define an energy of the pair and of the image alo
 Training maximises ``log q(x, y) = log q(x) + log q(y | x)``: ``px_step`` is the EBM part
 (contrastive divergence with SGLD samples from a replay buffer, plus the L2 energy penalty),
 ``pyx_step`` the cross-entropy, ``jem_step`` their weighted sum. Assignment 4 asks a student to
-write all three (and the network's ``get_logits`` / ``forward``), so this module holds none of
-them: :class:`JEM` is a thin LightningModule that trains the pieces it is given.
+write all three (and ``run_chain``, the traced SGLD chain that generates glyphs), so this module
+holds none of them: :class:`JEM` is a thin LightningModule that trains the pieces it is given.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import pytorch_lightning as pl
 import torch
@@ -28,8 +28,7 @@ from torch import nn
 from .config import cap_steps, display_path
 from .export import export_net, export_path, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
-from .models import energy_fn_of
-from .sampling import MCMCSampler, StepFn, langevin_chain, sampling_mode
+from .sampling import MCMCSampler, StepFn
 from .util import eval_mode, map_batches, net_device
 
 
@@ -258,38 +257,6 @@ class JEM(ReplayBufferHooks, pl.LightningModule):
 
     def test_step(self, batch, batch_idx):
         self._eval_step(batch, "test")
-
-
-# ----------------------------------------------------------------------------- generation
-
-
-def generate(net: nn.Module, n: int, n_steps: int = 256, y: torch.Tensor | None = None,
-             step_size: float = 1.0, noise_std: float = 0.01, init_std: float = 0.1,
-             keep_steps: Sequence[int] = (), seed: int = 0, progress: bool = False,
-             *, step_fn: StepFn, x_init: torch.Tensor | None = None):
-    """SGLD from fresh starts, ``N(0, init_std^2)`` or ``x_init``: unconditional, or class ``y``.
-
-    Args:
-        net: network returning neg_energy; ``y`` (n,) gives ``E(x, y) = -f(x)[y]``.
-        n: number of chains.
-        n_steps: K, e.g. 256 or 512.
-        keep_steps: also return the samples at these steps (0 = the start).
-        step_fn: one SGLD step (the notebook's ``sgld_step``).
-        x_init: chain starts (n, C, H, W), e.g. draws of :class:`ClassGaussians` (None: noise).
-    Returns:
-        samples (n, C, H, W); with ``keep_steps`` also ``{step: samples}``.
-    """
-    device = next(net.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    shape = (n, net.in_channels, net.image_size, net.image_size)
-    x = (torch.randn(shape, generator=gen) * init_std if x_init is None else x_init).to(device)
-    if y is not None:
-        y = y.to(device)
-    torch.manual_seed(seed)  # the SGLD noise
-    with sampling_mode(net):
-        return langevin_chain(energy_fn_of(net, y), x, n_steps, step_size, noise_std, None,
-                              (-1.0, 1.0), step_fn=step_fn, keep_steps=keep_steps,
-                              progress=progress)
 
 
 # ----------------------------------------------------------------------------- train / evaluate

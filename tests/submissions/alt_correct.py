@@ -120,7 +120,7 @@ class SwishSilu(torch.nn.Module):
         return F.silu(x)
 
 
-class CNNEnergyManualLogsumexp(ref04.GlyphCNN):
+class CNNEnergyManualLogsumexp(ref03.CNNEnergy):
     """A hand-written stable logsumexp and plain indexing for f(x)[y]."""
 
     def forward(self, x, y=None):
@@ -209,6 +209,25 @@ def pyx_step_nll(net, x, y):
     return F.nll_loss(logits.log_softmax(-1), y), acc.float()
 
 
+def run_chain_package_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                            keep_steps=()):
+    """The package's langevin_chain keeping every state, the trace computed from them after."""
+    energy_fn = models.energy_fn_of(net, y)
+    _, states = sampling.langevin_chain(energy_fn, x_init.detach().clone(), n_steps, step_size,
+                                        noise_std, None, (-1.0, 1.0), step_fn=step_fn,
+                                        keep_steps=range(n_steps + 1))
+    energies, norms = [], []
+    for t in range(n_steps + 1):
+        leaf = states[t].clone().requires_grad_(True)
+        with torch.enable_grad():
+            energy = energy_fn(leaf)
+            (grad,) = torch.autograd.grad(energy.sum(), leaf)
+        energies.append(energy.detach())
+        norms.append(grad.flatten(1).norm(dim=1))
+    kept = {t: states[t] for t in keep_steps if t in states}
+    return states[n_steps], kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+
+
 def energy_score_functional(net, x):
     return torch.logsumexp(net.get_logits(x).detach(), dim=-1, keepdim=True).squeeze(-1)
 
@@ -262,11 +281,12 @@ ALT_CORRECT = [
     (mnist_ebm.check_langevin_step, langevin_step_grad_outputs),
     (mnist_ebm.check_sampler, RingBufferSampler),
     (mnist_ebm.check_ebm_loss, ebm_loss_stack),
-    (glyph_jem.check_forward, CNNEnergyManualLogsumexp),
     (glyph_jem.check_class_gaussian_init, class_gaussian_init_normal),
     (glyph_jem.check_expected_calibration_error, ece_sorted_chunks),
     (glyph_jem.check_px_step, px_step_one_forward),
     (glyph_jem.check_pyx_step, pyx_step_nll),
+    (glyph_jem.check_run_chain, run_chain_package_chain),
+    (glyph_jem.check_run_chain_conditional, run_chain_package_chain),
     (ood_checks.check_energy_score, energy_score_functional),
     (ood_checks.check_grad_norm_score, grad_norm_score_backward),
     (ood_checks.check_ood_metrics, ood_metrics_mann_whitney),

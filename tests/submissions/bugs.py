@@ -161,18 +161,41 @@ class SwishTanh(torch.nn.Module):
         return x * torch.tanh(x)
 
 
-class SoftmaxInsteadOfLogits(ref04.GlyphCNN):
+class SoftmaxInsteadOfLogits(ref03.CNNEnergy):
     """get_logits returns probabilities."""
 
     def get_logits(self, x):
         return self.head(self.features(x)).softmax(1)
 
 
-class EnergyNotNegEnergy(ref04.GlyphCNN):
+class EnergyNotNegEnergy(ref03.CNNEnergy):
     """forward returns E = -logsumexp, the opposite of the convention."""
 
     def forward(self, x, y=None):
         return -super().forward(x, y)
+
+
+class ForwardIgnoresY(ref03.CNNEnergy):
+    """forward(x, y) returns logsumexp whatever y is."""
+
+    def forward(self, x, y=None):
+        return self.get_logits(x).logsumexp(1)
+
+
+class ForwardMaxNotLogsumexp(ref03.CNNEnergy):
+    """Unconditional neg_energy as the largest logit."""
+
+    def forward(self, x, y=None):
+        logits = self.get_logits(x)
+        return logits.max(1).values if y is None else logits.gather(1, y[:, None]).squeeze(1)
+
+
+class LogitsWithoutHeadBias(ref03.CNNEnergy):
+    """Drops the last layer's bias."""
+
+    def get_logits(self, x):
+        h = self.head[:-1](self.features(x))
+        return h @ self.head[-1].weight.T
 
 
 def langevin_clamp_before_noise(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
@@ -230,29 +253,6 @@ def ebm_loss_python_floats(energy_data, energy_model, alpha):
 # ---------------------------------------------------------------- 04_glyph_jem
 
 
-class ForwardIgnoresY(ref04.GlyphCNN):
-    """forward(x, y) returns logsumexp whatever y is."""
-
-    def forward(self, x, y=None):
-        return self.get_logits(x).logsumexp(1)
-
-
-class ForwardMaxNotLogsumexp(ref04.GlyphCNN):
-    """Unconditional neg_energy as the largest logit."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        return logits.max(1).values if y is None else logits.gather(1, y[:, None]).squeeze(1)
-
-
-class LogitsWithoutHeadBias(ref04.GlyphCNN):
-    """Drops the last layer's bias."""
-
-    def get_logits(self, x):
-        h = self.head[:-1](self.features(x))
-        return h @ self.head[-1].weight.T
-
-
 def class_init_std_not_factors(n, means, factors, generator, y=None):
     """Scales independent per-pixel noise by each pixel's standard deviation: the right variances,
     none of the correlations that make a draw look like a glyph."""
@@ -304,6 +304,13 @@ def jem_step_weights_swapped(net, sampler, x, y, alpha, px_weight=1.0, pyx_weigh
     loss_pyx, acc = pyx_step_fn(net, x, y)
     loss_px = px_step_fn(net, sampler, x, alpha)[0] if px_weight > 0 else torch.zeros(())
     return pyx_weight * loss_px + px_weight * loss_pyx, loss_px, loss_pyx, acc
+
+
+def run_chain_without_noise(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                            keep_steps=()):
+    """Runs the chain with noise_std = 0 ("the samples come out cleaner")."""
+    return ref04.run_chain(net, x_init, n_steps, step_size, 0.0, step_fn=step_fn, y=y,
+                           keep_steps=keep_steps)
 
 
 # ---------------------------------------------------------------- 05_ood_detection
@@ -385,15 +392,15 @@ BUGS = [
     (mnist_ebm.check_swish, SwishTanh),
     (mnist_ebm.check_cnn_energy, SoftmaxInsteadOfLogits),
     (mnist_ebm.check_cnn_energy, EnergyNotNegEnergy),
+    (mnist_ebm.check_cnn_energy, ForwardIgnoresY),
+    (mnist_ebm.check_cnn_energy, ForwardMaxNotLogsumexp),
+    (mnist_ebm.check_cnn_energy, LogitsWithoutHeadBias),
     (mnist_ebm.check_langevin_step, langevin_clamp_before_noise),
     (mnist_ebm.check_langevin_step, langevin_clip_after_step),
     (mnist_ebm.check_sampler, BufferNeverUpdatedWhenFull),
     (mnist_ebm.check_sampler, ReinitInverted),
     (mnist_ebm.check_ebm_loss, ebm_loss_square_of_mean),
     (mnist_ebm.check_ebm_loss, ebm_loss_python_floats),
-    (glyph_jem.check_forward, ForwardIgnoresY),
-    (glyph_jem.check_forward, ForwardMaxNotLogsumexp),
-    (glyph_jem.check_get_logits, LogitsWithoutHeadBias),
     (glyph_jem.check_class_gaussian_init, class_init_std_not_factors),
     (glyph_jem.check_expected_calibration_error, ece_accuracy_of_labels_only),
     (glyph_jem.check_px_step, px_step_energy_sign),
@@ -401,6 +408,7 @@ BUGS = [
     (glyph_jem.check_pyx_step, pyx_softmax_into_cross_entropy),
     (glyph_jem.check_pyx_step, pyx_accuracy_wrong_axis),
     (glyph_jem.check_jem_step, jem_step_weights_swapped),
+    (glyph_jem.check_run_chain, run_chain_without_noise),
     (ood_checks.check_energy_score, energy_score_is_energy),
     (ood_checks.check_max_softmax_score, msp_softmax_over_batch),
     (ood_checks.check_grad_norm_score, grad_norm_of_logit_sum),

@@ -1,11 +1,14 @@
-"""More wrong and correct implementations of 04_glyph_jem (issue 12).
+"""More wrong and correct implementations of 04_glyph_jem (issues 12 and 14).
 
 ``BUGS``: realistic student mistakes the hidden checks must catch: gradient flow (detach,
 no_grad, .item(), backward inside a step, gradients reaching parameters that must get none),
 a generator ignored or re-seeded, a batch of one, numerical extremes, noise shared across
-chains / entries / calls, dtype handling, fixed batch sizes, an empty n. ``ALT_CORRECT``: correct
-implementations written differently (other random-draw orders, loops, other stable formulas,
-a module-level generator), which must pass whatever the global seed.
+chains / entries / calls, dtype handling, fixed batch sizes, an empty n; for ``run_chain``,
+steps off by one or called with other arguments, kept states that a step working in place
+overwrites, a trace off by one step, of the wrong energy or of another gradient size.
+``ALT_CORRECT``: correct implementations written differently (other random-draw orders, loops,
+other stable formulas, a module-level generator, a trace computed afterwards or with
+torch.func), which must pass whatever the global seed.
 """
 
 from __future__ import annotations
@@ -18,138 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from ebm_course.instructor.grading import glyph_jem as checks
-from ebm_course.instructor.reference import glyph_jem as ref04
-
-# ---------------------------------------------------------------- get_logits: wrong
-
-
-class LogitsFeaturesUnderNoGrad(ref04.GlyphCNN):
-    """Computes the features under torch.no_grad: no gradient reaches the convolutions or x."""
-
-    def get_logits(self, x):
-        with torch.no_grad():
-            h = self.features(x)
-        return self.head(h)
-
-
-class LogitsDetachedInput(ref04.GlyphCNN):
-    """Detaches the input image: parameters train, but SGLD gets no dE/dx."""
-
-    def get_logits(self, x):
-        return self.head(self.features(x.detach()))
-
-
-class LogitsCastToFloat32(ref04.GlyphCNN):
-    """Casts the input to float32 (fails on a float64 network and input)."""
-
-    def get_logits(self, x):
-        return self.head(self.features(x.float()))
-
-
-class LogitsSqueezed(ref04.GlyphCNN):
-    """Squeezes the logits: (B,) for K = 1 and (K,) for a batch of one."""
-
-    def get_logits(self, x):
-        return self.head(self.features(x)).squeeze()
-
-
-class LogitsAreLogProbabilities(ref04.GlyphCNN):
-    """Returns log_softmax of the logits (log p(y|x)), which drops the logsumexp JEM needs."""
-
-    def get_logits(self, x):
-        return self.head(self.features(x)).log_softmax(1)
-
-
-# ---------------------------------------------------------------- get_logits: correct
-
-
-class LogitsLayerLoop(ref04.GlyphCNN):
-    """Runs every layer of features then head in a Python loop."""
-
-    def get_logits(self, x):
-        h = x
-        for layer in [*self.features, *self.head]:
-            h = layer(h)
-        return h
-
-
-# ---------------------------------------------------------------- forward: wrong
-
-
-class ForwardNaiveLogSumExp(ref04.GlyphCNN):
-    """log(sum(exp(logits))): overflows for logits of a few hundred."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.exp().sum(1).log()
-        return logits.gather(1, y[:, None]).squeeze(1)
-
-
-class ForwardBatchMaxShift(ref04.GlyphCNN):
-    """Stabilises logsumexp with the max over the whole batch, not per image."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is not None:
-            return logits.gather(1, y[:, None]).squeeze(1)
-        m = logits.max()
-        return (logits - m).exp().sum(1).log() + m
-
-
-class ForwardSqueezeAll(ref04.GlyphCNN):
-    """.squeeze() after gather: a batch of one returns a 0-d tensor, not shape (1,)."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(1)
-        return logits.gather(1, y.view(-1, 1)).squeeze()
-
-
-class ForwardLabelsViaTorchTensor(ref04.GlyphCNN):
-    """Builds f(x)[y] with torch.tensor of a list: values right, the graph lost."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is None:
-            return torch.logsumexp(logits, dim=1)
-        return torch.tensor([logits[i, y[i]].item() for i in range(len(y))], dtype=logits.dtype)
-
-
-class ForwardLogMeanExp(ref04.GlyphCNN):
-    """log of the MEAN of exp(logits) (subtracts log K)."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(1) - math.log(logits.shape[1])
-        return logits.gather(1, y[:, None]).squeeze(1)
-
-
-# ---------------------------------------------------------------- forward: correct
-
-
-class ForwardOneHotAndRowShift(ref04.GlyphCNN):
-    """Row-wise max shift kept in the graph; f(x)[y] as a sum against a one-hot mask."""
-
-    def forward(self, x, y=None):
-        logits = self.get_logits(x)
-        if y is not None:
-            return (logits * F.one_hot(y, logits.shape[1]).to(logits.dtype)).sum(dim=-1)
-        m = logits.max(dim=1, keepdim=True).values
-        return m.squeeze(1) + torch.log(torch.exp(logits - m).sum(dim=1))
-
-
-class ForwardFromLayers(ref04.GlyphCNN):
-    """Calls the layers directly (not get_logits); torch.special.logsumexp; a loop for f(x)[y]."""
-
-    def forward(self, x, y=None):
-        logits = self.head(self.features(x))
-        if y is None:
-            return torch.special.logsumexp(logits, -1)
-        return torch.stack([logits[i, int(y[i])] for i in range(logits.shape[0])])
-
+from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03
 
 # ---------------------------------------------------------------- class_gaussian_init: wrong
 
@@ -546,17 +418,441 @@ def jem_px_first_stacked(net, sampler, x, y, alpha, px_weight=1.0, pyx_weight=1.
     return parts @ weights, loss_px, loss_pyx, acc
 
 
+# ---------------------------------------------------------------- run_chain: wrong
+
+CLAMP = (-1.0, 1.0)
+
+
+def _energy_of(net, y):
+    return (lambda x: -net(x)) if y is None else (lambda x: -net(x, y))
+
+
+def _grad_at(energy_fn, x):
+    """E(x) (detached) and dE/dx at one state."""
+    leaf = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        energy = energy_fn(leaf)
+        (grad,) = torch.autograd.grad(energy.sum(), leaf)
+    return energy.detach(), grad
+
+
+def _at(energy_fn, x):
+    """The reference's trace point: E(x) and ||dE/dx|| of each chain."""
+    energy, grad = _grad_at(energy_fn, x)
+    return energy, grad.flatten(1).norm(dim=1)
+
+
+def _traced(energy_fn, states, at=_at):
+    """The trace of the states, ``at(energy_fn, x)`` giving E and the gradient size at each."""
+    energies, norms = zip(*(at(energy_fn, x) for x in states))
+    return {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+
+
+def _chain(energy_fn, x_init, n_steps, step_fn, keep_steps, step_args):
+    """The reference loop with the given step arguments: (x_final, kept, states)."""
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, *step_args)
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+    return x, kept, states
+
+
+def _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps):
+    """The reference chain, its trace measured by ``at`` (see :func:`_traced`)."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, states, at)
+
+
+def rc_one_step_short(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                      keep_steps=()):
+    """range(1, n_steps): one step fewer than asked."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    states = [x.clone()]
+    for _ in range(1, n_steps):
+        x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
+        states.append(x.detach().clone())
+    kept = {t: states[t] for t in keep_steps if t < len(states)}
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_one_step_long(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                     keep_steps=()):
+    """Steps inside a loop over the n_steps + 1 trace points: one step too many."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+        x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_trace_without_start(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    """Traces the state after each step only: (n_steps, B), no t = 0."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, states[1:] or states)
+
+
+def rc_trace_before_each_step(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                              keep_steps=()):
+    """Traces the start, then each step's input: x_0 twice, x_n never."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, [states[0], *states[:-1]])
+
+
+def rc_kept_aliases_chain(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                          keep_steps=()):
+    """Keeps the chain's own tensor: a step that works in place rewrites every kept state."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
+        if t in keep_steps:
+            kept[t] = x
+        states.append(x.clone())
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_energy_is_neg_energy(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                            keep_steps=()):
+    """Samples and traces net(x) itself: chains climb the energy."""
+    energy_fn = (lambda x: net(x)) if y is None else (lambda x: net(x, y))
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps,
+                             (step_size, noise_std, None, CLAMP))
+    return x, kept, _traced(energy_fn, states)
+
+
+def _with_step_args(step_args, net, x_init, n_steps, step_fn, y, keep_steps):
+    """The reference chain and trace, its steps called with ``step_args``."""
+    energy_fn = _energy_of(net, y)
+    x, kept, states = _chain(energy_fn, x_init, n_steps, step_fn, keep_steps, step_args)
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_no_clamp(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None, keep_steps=()):
+    """Calls step_fn(energy_fn, x, step_size, noise_std): no clamp to [-1, 1]."""
+    return _with_step_args((step_size, noise_std), net, x_init, n_steps, step_fn, y, keep_steps)
+
+
+def rc_clamp_as_grad_clip(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                          keep_steps=()):
+    """Passes the clamp in grad_clip's place (a positional argument too few)."""
+    return _with_step_args((step_size, noise_std, CLAMP), net, x_init, n_steps, step_fn, y,
+                           keep_steps)
+
+
+def rc_langevin_noise(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                      keep_steps=()):
+    """Replaces the noise by the textbook's sqrt(2 * step_size)."""
+    return _with_step_args((step_size, math.sqrt(2 * step_size), None, CLAMP), net, x_init,
+                           n_steps, step_fn, y, keep_steps)
+
+
+def rc_restarts_every_step(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    """Steps from x_init every time: n_steps one-step chains."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x_init.detach().clone(), step_size, noise_std, None, CLAMP)
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_calls_langevin_step_by_name(net, x_init, n_steps, step_size, noise_std, *, step_fn,
+                                   y=None, keep_steps=()):
+    """Calls assignment 3's langevin_step by name instead of the step_fn it is given."""
+    return _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, ref03.langevin_step,
+                         y, keep_steps)
+
+
+def rc_kept_as_list(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                    keep_steps=()):
+    """Returns the kept states as a list in step order, not a dict by step."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    return x, [kept[t] for t in sorted(kept)], trace
+
+
+def rc_kept_after_step_index(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                             keep_steps=()):
+    """Keeps x_{t+1} under the 0-based loop index t: every kept state one step late."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    kept, states = {}, [x.clone()]
+    for t in range(n_steps):
+        x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_keeps_steps_past_the_end(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                                keep_steps=()):
+    """Keeps the final state for requested steps after n_steps too."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    kept.update({t: x.detach().clone() for t in keep_steps if t > n_steps})
+    return x, kept, trace
+
+
+def _normed(norm, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps):
+    """The reference chain with the trace's gradient size measured by ``norm(grad (B, ...))``."""
+
+    def at(energy_fn, x):
+        energy, grad = _grad_at(energy_fn, x)
+        return energy, norm(grad)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_grad_norm_over_batch(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                            keep_steps=()):
+    """One norm over the whole batch, repeated for every chain."""
+    return _normed(lambda g: g.norm().expand(len(g)), net, x_init, n_steps, step_size, noise_std,
+                   step_fn, y, keep_steps)
+
+
+def rc_grad_norm_squared(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                         keep_steps=()):
+    """The squared norm."""
+    return _normed(lambda g: g.flatten(1).pow(2).sum(1), net, x_init, n_steps, step_size,
+                   noise_std, step_fn, y, keep_steps)
+
+
+def rc_grad_rms(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None, keep_steps=()):
+    """The root mean square over the pixels (the norm / sqrt(D))."""
+    return _normed(lambda g: g.flatten(1).pow(2).mean(1).sqrt(), net, x_init, n_steps, step_size,
+                   noise_std, step_fn, y, keep_steps)
+
+
+def rc_grad_of_mean_energy(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    """Differentiates the batch's mean energy: every chain's norm divided by B."""
+    return _normed(lambda g: (g / len(g)).flatten(1).norm(dim=1), net, x_init, n_steps,
+                   step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_grad_of_logit_sum(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                         keep_steps=()):
+    """The gradient of the sum of the logits, not of the energy."""
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(net.get_logits(leaf).sum(), leaf)
+        return energy_fn(x).detach(), grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_trace_keeps_graph(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                         keep_steps=()):
+    """Stacks the energies with their autograd graph (no detach)."""
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
+        with torch.enable_grad():
+            energy = energy_fn(leaf)
+            (grad,) = torch.autograd.grad(energy.sum(), leaf, retain_graph=True)
+        return energy, grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_trace_float32(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                     keep_steps=()):
+    """Collects the trace as Python floats: float32 whatever the chains' dtype."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    return x, kept, {k: torch.tensor(v.tolist()) for k, v in trace.items()}
+
+
+def rc_trace_squeezed(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                      keep_steps=()):
+    """.squeeze() on the trace: (n_steps + 1,) for a batch of one."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    return x, kept, {k: v.squeeze() for k, v in trace.items()}
+
+
+# ---------------------------------------------------------------- run_chain: wrong, conditional
+
+
+def rc_ignores_labels(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                      keep_steps=()):
+    """Samples and traces the unconditional energy whatever y is."""
+    return _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, None,
+                         keep_steps)
+
+
+def rc_trace_unconditional(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    """Samples E(x, y) but traces -net(x)."""
+    return _traced_chain(lambda energy_fn, x: _at(_energy_of(net, None), x), net, x_init,
+                         n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_grad_norm_unconditional(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                               keep_steps=()):
+    """The energy trace of E(x, y), the gradient norm of -net(x)."""
+
+    def at(energy_fn, x):
+        return _at(energy_fn, x)[0], _at(_energy_of(net, None), x)[1]
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_backward_into_parameters(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                                keep_steps=()):
+    """.backward() for dE/dx: the parameters' .grad fill up too."""
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
+        with torch.enable_grad():
+            energy = energy_fn(leaf)
+            energy.sum().backward()
+        return energy.detach(), leaf.grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_trace_without_enable_grad(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                                 keep_steps=()):
+    """Differentiates without torch.enable_grad(): fails when called under torch.no_grad()."""
+
+    def at(energy_fn, x):
+        leaf = x.requires_grad_(True)
+        energy = energy_fn(leaf)
+        (grad,) = torch.autograd.grad(energy.sum(), leaf)
+        return energy.detach(), grad.flatten(1).norm(dim=1)
+
+    return _traced_chain(at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+
+
+def rc_start_shares_x_init(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                           keep_steps=()):
+    """x = x_init.detach(): shares x_init's memory, so a step in place overwrites x_init."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP)
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        states.append(x.detach().clone())
+    return x, kept, _traced(energy_fn, states)
+
+
+def rc_unfreezes_every_parameter(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                                 keep_steps=()):
+    """Freezes the parameters while sampling, then sets requires_grad=True on all of them."""
+    for p in net.parameters():
+        p.requires_grad_(False)
+    out = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y, keep_steps)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    return out
+
+
+# ---------------------------------------------------------------- run_chain: correct
+
+
+def rc_trace_afterwards_in_one_batch(net, x_init, n_steps, step_size, noise_std, *, step_fn,
+                                     y=None, keep_steps=()):
+    """Keeps every state, then one forward and one gradient over all (n_steps + 1) * B of them."""
+    energy_fn = _energy_of(net, y)
+    states = [x_init.detach().clone()]
+    for _ in range(n_steps):
+        states.append(step_fn(energy_fn, states[-1].clone(), step_size, noise_std, None,
+                              CLAMP).detach().clone())
+    kept = {t: states[t] for t in set(keep_steps) if 0 <= t <= n_steps}
+    flat = torch.cat(states).requires_grad_(True)
+    labels = None if y is None else y.repeat(n_steps + 1)
+    with torch.enable_grad():
+        energy = -net(flat) if labels is None else -net(flat, labels)
+        (grad,) = torch.autograd.grad(energy.sum(), flat)
+    b = len(x_init)
+    trace = {"energy": energy.detach().view(n_steps + 1, b),
+             "grad_norm": torch.linalg.vector_norm(grad.flatten(1), dim=1).view(n_steps + 1, b)}
+    return states[-1], kept, trace
+
+
+def rc_torch_func_while(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                        keep_steps=()):
+    """A while loop; torch.func.grad for dE/dx (it ignores an outer no_grad, and its result
+    depends on the parameters: detached); the energy straight from the network under no_grad."""
+    wanted = set(keep_steps)
+
+    def energy_fn(x):
+        return -(net(x) if y is None else net(x, y))
+
+    x, t = torch.clone(x_init).detach(), 0
+    kept, energies, norms = {}, [], []
+    while True:
+        if t in wanted:
+            kept[t] = torch.clone(x).detach()
+        with torch.no_grad():
+            energies.append(energy_fn(x))
+        grad = torch.func.grad(lambda z: energy_fn(z).sum())(x.detach()).detach()
+        norms.append(grad.reshape(len(grad), -1).norm(p=2, dim=-1))
+        if t == n_steps:
+            break
+        x = step_fn(energy_fn, x, step_size, noise_std, grad_clip=None, clamp=(-1, 1))
+        t += 1
+    return x.detach(), kept, {"grad_norm": torch.stack(norms), "energy": torch.stack(energies)}
+
+
+def rc_frozen_backward(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                       keep_steps=()):
+    """Freezes the parameters (restoring each flag afterwards) and uses .backward() on a leaf."""
+    flags = [p.requires_grad for p in net.parameters()]
+    for p in net.parameters():
+        p.requires_grad_(False)
+    try:
+        energy_fn = _energy_of(net, y)
+        x = x_init.clone().detach()
+        kept, energies, norms = {}, [], []
+        for t in range(n_steps + 1):
+            if t:
+                x = step_fn(energy_fn, x, step_size, noise_std, None, (-1.0, 1.0)).detach()
+            if t in keep_steps:
+                kept[t] = x.clone()
+            leaf = x.clone().requires_grad_(True)
+            with torch.enable_grad():
+                energy = energy_fn(leaf)
+                energy.sum().backward()
+            energies.append(energy.detach())
+            norms.append(leaf.grad.pow(2).sum(dim=(1, 2, 3)).sqrt())
+        return x, kept, {"energy": torch.stack(energies), "grad_norm": torch.stack(norms)}
+    finally:
+        for p, flag in zip(net.parameters(), flags):
+            p.requires_grad_(flag)
+
+
 BUGS = [
-    (checks.check_get_logits, LogitsFeaturesUnderNoGrad),
-    (checks.check_get_logits, LogitsDetachedInput),
-    (checks.check_get_logits, LogitsCastToFloat32),
-    (checks.check_get_logits, LogitsSqueezed),
-    (checks.check_get_logits, LogitsAreLogProbabilities),
-    (checks.check_forward, ForwardNaiveLogSumExp),
-    (checks.check_forward, ForwardBatchMaxShift),
-    (checks.check_forward, ForwardSqueezeAll),
-    (checks.check_forward, ForwardLabelsViaTorchTensor),
-    (checks.check_forward, ForwardLogMeanExp),
     (checks.check_class_gaussian_init, cgi_global_rng),
     (checks.check_class_gaussian_init, cgi_one_z_for_all),
     (checks.check_class_gaussian_init, cgi_transposed_factors),
@@ -589,12 +885,38 @@ BUGS = [
     (checks.check_jem_step, jem_returns_weighted_parts),
     (checks.check_jem_step, jem_classifier_branch_unweighted),
     (checks.check_jem_step, jem_pyx_detached),
+    (checks.check_run_chain, rc_one_step_short),
+    (checks.check_run_chain, rc_one_step_long),
+    (checks.check_run_chain, rc_trace_without_start),
+    (checks.check_run_chain, rc_trace_before_each_step),
+    (checks.check_run_chain, rc_kept_aliases_chain),
+    (checks.check_run_chain, rc_energy_is_neg_energy),
+    (checks.check_run_chain, rc_no_clamp),
+    (checks.check_run_chain, rc_clamp_as_grad_clip),
+    (checks.check_run_chain, rc_langevin_noise),
+    (checks.check_run_chain, rc_restarts_every_step),
+    (checks.check_run_chain, rc_calls_langevin_step_by_name),
+    (checks.check_run_chain, rc_kept_as_list),
+    (checks.check_run_chain, rc_kept_after_step_index),
+    (checks.check_run_chain, rc_keeps_steps_past_the_end),
+    (checks.check_run_chain, rc_grad_norm_over_batch),
+    (checks.check_run_chain, rc_grad_norm_squared),
+    (checks.check_run_chain, rc_grad_rms),
+    (checks.check_run_chain, rc_grad_of_mean_energy),
+    (checks.check_run_chain, rc_grad_of_logit_sum),
+    (checks.check_run_chain, rc_trace_keeps_graph),
+    (checks.check_run_chain, rc_trace_float32),
+    (checks.check_run_chain, rc_trace_squeezed),
+    (checks.check_run_chain_conditional, rc_ignores_labels),
+    (checks.check_run_chain_conditional, rc_trace_unconditional),
+    (checks.check_run_chain_conditional, rc_grad_norm_unconditional),
+    (checks.check_run_chain_conditional, rc_backward_into_parameters),
+    (checks.check_run_chain_conditional, rc_trace_without_enable_grad),
+    (checks.check_run_chain_conditional, rc_start_shares_x_init),
+    (checks.check_run_chain_conditional, rc_unfreezes_every_parameter),
 ]
 
 ALT_CORRECT = [
-    (checks.check_get_logits, LogitsLayerLoop),
-    (checks.check_forward, ForwardOneHotAndRowShift),
-    (checks.check_forward, ForwardFromLayers),
     (checks.check_class_gaussian_init, cgi_einsum_z_first),
     (checks.check_class_gaussian_init, cgi_multinomial_loop),
     (checks.check_expected_calibration_error, ece_histogram_sums),
@@ -604,4 +926,10 @@ ALT_CORRECT = [
     (checks.check_px_step, px_logits_and_variance),
     (checks.check_px_step, px_sample_under_no_grad),
     (checks.check_jem_step, jem_px_first_stacked),
+    (checks.check_run_chain, rc_trace_afterwards_in_one_batch),
+    (checks.check_run_chain, rc_torch_func_while),
+    (checks.check_run_chain, rc_frozen_backward),
+    (checks.check_run_chain_conditional, rc_trace_afterwards_in_one_batch),
+    (checks.check_run_chain_conditional, rc_torch_func_while),
+    (checks.check_run_chain_conditional, rc_frozen_backward),
 ]

@@ -4,14 +4,15 @@ other part, by properties: values on deterministic cases, gradient flow, random-
 
 No check compares a random draw of the student's code with one of the reference: where a part
 draws random numbers (the sampler's SGLD inside ``px_step``), the check records the draw the
-student's code received and computes what it should return from that draw.
+student's code received and computes what it should return from that draw; ``run_chain`` runs
+with a deterministic step that records what it was given.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-import types
 
 import torch
 from torch import nn
@@ -79,11 +80,11 @@ class _FirstK(nn.Module):
         return h[:, : self.k] * 1.0
 
 
-def _logits_net(net: nn.Module, k: int) -> nn.Module:
-    """``net`` with its layers replaced so that get_logits(x) = the first K pixels of x, and with
-    the reference get_logits (isolation: a wrong get_logits does not cost points elsewhere)."""
+def _logits_net(k: int) -> nn.Module:
+    """The course's network (reference get_logits) with its layers replaced so that
+    get_logits(x) = the first K pixels of x: the logits are whatever the image holds."""
+    net = ref03.CNNEnergy(1, 12, 8, k)
     net.features, net.head = nn.Flatten(), _FirstK(k)
-    net.get_logits = types.MethodType(ref04.GlyphCNN.get_logits, net)
     return net
 
 
@@ -95,106 +96,7 @@ def _images_with_logits(logits: torch.Tensor, size: int = 8) -> torch.Tensor:
     return x.view(b, 1, size, size)
 
 
-# ---------------------------------------------------------------- Exercise 1: the network
-
-def check_get_logits(net_cls) -> None:
-    """get_logits = head(features(x)): (B, K) logits equal to the reference on shared weights,
-    on a batch of one, one logit, float64 inputs; gradients reach every parameter and the input."""
-    cases = [  # in_channels, image size, hidden, K, batch, what
-        (1, 56, 8, 42, 3, "on glyph-sized images with 42 classes"),
-        (1, 20, 8, 5, 1, "on a batch of one"),
-        (2, 28, 16, 1, 4, "with a single logit (K = 1, a plain EBM) and two channels"),
-        (1, 20, 8, 3, 5, "on float64 inputs and a float64 network"),
-    ]
-    torch.manual_seed(2000)
-    gen = torch.Generator().manual_seed(2001)
-    for in_ch, size, hidden, k, b, what in cases:
-        float64 = "float64" in what
-        net = net_cls(in_ch, size, hidden, k)
-        ref = ref04.GlyphCNN(in_ch, size, hidden, k)
-        ref.load_state_dict(net.state_dict())
-        if float64:
-            net, ref = net.double(), ref.double()
-        dtype = torch.float64 if float64 else torch.float32
-        x = (torch.rand((b, in_ch, size, size), generator=gen) * 2 - 1).to(dtype)
-        x_ref = x.clone().requires_grad_(True)
-        x_got = x.clone().requires_grad_(True)
-        want = ref.get_logits(x_ref)
-        try:
-            got = net.get_logits(x_got)
-        except RuntimeError as err:
-            if not float64:
-                raise
-            raise AssertionError(
-                f"get_logits {what} raised {type(err).__name__}: keep the input's dtype (no "
-                "x.float() or float32 constants): the logits follow the network and the input")
-        expect_close(got, want.detach(), f"get_logits {what}: expected head(features(x)), "
-                     "shape (B, K), in the dtype of the input", atol=1e-5)
-        assert torch.equal(x_got.detach(), x), f"get_logits {what} must not modify its input x"
-        assert got.requires_grad, (
-            f"get_logits {what}: the logits carry no gradient (no torch.no_grad / detach / "
-            ".item() inside get_logits)")
-        w = torch.randn(want.shape, generator=gen).to(dtype)
-        g_want = _grads((want * w).sum(), _params(ref) + [x_ref])
-        g_got = _grads((got * w).sum(), _params(net) + [x_got])
-        missing = [n for (n, _), g in zip(net.named_parameters(), g_got[:-1]) if not g.abs().any()]
-        assert not missing, (
-            f"get_logits {what}: no gradient reaches the parameters {missing[:3]}: the logits "
-            "must be differentiable with respect to every layer (no torch.no_grad / detach)")
-        assert g_got[-1].abs().any(), (
-            f"get_logits {what}: no gradient reaches the input image: SGLD needs dE/dx, so do "
-            "not detach x (or compute under torch.no_grad) inside get_logits")
-        assert _grads_match(g_got, g_want, 1e-4), (
-            f"get_logits {what}: gradients w.r.t. the parameters and the input differ from "
-            f"head(features(x))'s (max relative error {_rel_err(g_got, g_want):.3g})")
-
-
-def check_forward(net_cls) -> None:
-    """forward on known logits (the reference get_logits, so get_logits' own correctness does not
-    matter): logsumexp without y, f(x)[y] with y, shape (B,); a batch of one, one class, logits
-    of 1e3 and -1e3, tied logits, float64; gradient to the logits is softmax / one-hot."""
-    gen = torch.Generator().manual_seed(31)
-    big = torch.tensor([[1000.0, 999.0, -1000.0, 0.0, 998.0, -5.0],
-                        [-1000.0, -1000.0, -1001.0, -999.0, -1000.0, -1003.0],  # very negative
-                        [3.0, 3.0, 3.0, 3.0, 3.0, 3.0],  # ties
-                        [1000.0, -1000.0, 1000.0, -1000.0, 1000.0, -1000.0]])
-    cases = [  # logits (B, K), labels (B,), what
-        (torch.randn((5, 7), generator=gen) * 3, torch.tensor([6, 0, 3, 3, 1]), "on random logits"),
-        (torch.randn((4, 1), generator=gen) * 3, torch.zeros(4, dtype=torch.long),
-         "with one class (K = 1, a plain EBM)"),
-        (torch.randn((1, 42), generator=gen) * 3, torch.tensor([41]), "on a batch of one"),
-        (big, torch.tensor([2, 5, 4, 3]), "with logits of 1e3 and -1e3 and tied logits"),
-        (torch.randn((3, 5), generator=gen, dtype=torch.float64) * 3, torch.tensor([4, 0, 2]),
-         "on float64 logits"),
-    ]
-    for logits, y, what in cases:
-        b, k = logits.shape
-        net = _logits_net(net_cls(1, 12, 8, k), k)
-        x = _images_with_logits(logits).requires_grad_(True)
-        w = torch.rand((b,), generator=gen, dtype=logits.dtype) + 0.5
-        lse = logits.double().logsumexp(1).to(logits.dtype)
-        soft = logits.double().softmax(1).to(logits.dtype)
-        onehot = torch.nn.functional.one_hot(y, k).to(logits.dtype)
-        for label, out_fn, want, want_grad in (
-                ("forward(x) (the neg_energy logsumexp_k f(x)[k])", lambda: net(x), lse, soft),
-                ("forward(x, y) (the logit f(x)[y] of class y[i] for image i)",
-                 lambda: net(x, y), logits[torch.arange(b), y], onehot)):
-            out = out_fn()
-            expect_close(out, want, f"{label} {what}: values, shape (B,) and dtype",
-                         atol=1e-5, rtol=1e-5)
-            assert out.requires_grad, (
-                f"{label} {what}: the result carries no gradient; keep the graph to the logits "
-                "(no detach, .item(), torch.no_grad or torch.tensor(...) of the values)")
-            (g,) = torch.autograd.grad((out * w).sum(), x)
-            g = g.view(b, -1)
-            ok = torch.allclose(g[:, :k], w[:, None] * want_grad, atol=1e-5, rtol=1e-4)
-            assert ok and not g[:, k:].abs().any(), (
-                f"{label} {what}: wrong gradient w.r.t. the logits: it should be "
-                + ("softmax(f(x)) for each image" if "y)" not in label else
-                   "1 at class y[i] of image i and 0 elsewhere"))
-
-
-# ---------------------------------------------------------------- Exercise 2: class-Gaussian starts
+# ---------------------------------------------------------------- Exercise 1: class-Gaussian starts
 
 def _class_gaussians(k: int, d: int, r: int, seed: int, dtype=torch.float32):
     """Means well apart (class k sits at 10 * k in every entry) and random factors (K, D, r)."""
@@ -343,7 +245,7 @@ def check_expected_calibration_error(ece_fn) -> None:
         f"{want:.4g}")
 
 
-# ---------------------------------------------------------------- Exercise 4: the objectives
+# ---------------------------------------------------------------- Exercise 2: the objectives
 
 def check_pyx_step(pyx_fn) -> None:
     """Mean cross-entropy of get_logits and the batch accuracy, on the reference network: values,
@@ -353,7 +255,7 @@ def check_pyx_step(pyx_fn) -> None:
     torch.manual_seed(4)
     for k, b, what in ((42, 16, "with 42 classes"), (3, 7, "on a batch of seven"),
                        (5, 1, "on a batch of one"), (4, 9, "on float64 inputs")):
-        net = ref04.GlyphCNN(1, 20, 8, k)
+        net = ref03.CNNEnergy(1, 20, 8, k)
         dtype = torch.float64 if "float64" in what else torch.float32
         net = net.to(dtype)
         x = (torch.rand((b, 1, 20, 20), generator=gen) * 2 - 1).to(dtype)
@@ -383,7 +285,7 @@ def check_pyx_step(pyx_fn) -> None:
     y = torch.tensor([0, 0, 2, 0, 2])
     for logits, labels, what in ((big, y, "with logits of 1e3 and -1e3 and tied logits"),
                                  (big.double(), y, "with float64 logits of 1e3")):
-        net = _logits_net(ref04.GlyphCNN(1, 12, 8, 4), 4)
+        net = _logits_net(4)
         x = _images_with_logits(logits).requires_grad_(True)
         out = pyx_fn(net, x, labels)
         assert isinstance(out, tuple) and len(out) == 2, "pyx_step should return (loss, acc)"
@@ -432,7 +334,7 @@ def _px_parts(net, x_data, x_model, alpha, detach_data=False, detach_model=False
 
 def _px_net(seed: int, k: int, size: int, bias: float = 0.0):
     torch.manual_seed(seed)
-    net = ref04.GlyphCNN(1, size, 8, k)
+    net = ref03.CNNEnergy(1, size, 8, k)
     if bias:
         with torch.no_grad():
             net.head[-1].bias += bias
@@ -604,6 +506,210 @@ def check_jem_step(step_fn) -> None:
     assert _grads_match(g_got, g_want, 1e-3), (
         "jem_step with the reference parts: the loss's gradient w.r.t. the parameters is wrong "
         f"(max relative error {_rel_err(g_got, g_want):.3g})")
+
+
+# ---------------------------------------------------------------- Exercise 4: long-run generation
+
+class _RecordingStep:
+    """A deterministic stand-in for ``sgld_step`` that records every call: its energy function,
+    a copy of the state it was given and its other arguments. It moves down the energy it gets
+    plus an offset that differs from call to call (consecutive states differ, and so do chains
+    one step longer or shorter), then clamps. With ``in_place`` it writes the new state into the
+    tensor it was given and returns that tensor, as an optimised step may."""
+
+    def __init__(self, in_place: bool = False) -> None:
+        self.in_place = in_place
+        self.calls, self.outputs = [], []
+
+    def __call__(self, energy_fn, x, step_size, noise_std, grad_clip=None, clamp=None):
+        self.calls.append({"energy_fn": energy_fn, "x": x.detach().clone(), "step_size": step_size,
+                           "noise_std": noise_std, "grad_clip": grad_clip, "clamp": clamp})
+        leaf = x.detach().clone().requires_grad_(True)
+        with torch.enable_grad():
+            (grad,) = torch.autograd.grad(energy_fn(leaf).sum(), leaf)
+        new = leaf.detach() - 0.5 * grad + 0.1 * math.sin(1.0 + len(self.calls))
+        new = new if clamp is None else new.clamp(*clamp)
+        self.outputs.append(new.clone())
+        if not self.in_place:
+            return new
+        with torch.no_grad():
+            x.copy_(new)
+        return x
+
+
+def _chain_net(seed: int, k: int, dtype=torch.float32) -> nn.Module:
+    """The course's network (reference get_logits and forward) on 8x8 images, with a small
+    smooth head in place of its layers: K logits whose energy and input gradient change visibly
+    from one chain state to the next (a CNN at its initialisation is nearly flat in x)."""
+    with torch.random.fork_rng(devices=[]):  # the notebook's random state stays as it was
+        torch.manual_seed(seed)
+        net = ref03.CNNEnergy(1, 8, 4, k)
+        net.features = nn.Flatten()
+        net.head = nn.Sequential(nn.Linear(64, 16), nn.Tanh(), nn.Linear(16, k))
+    with torch.no_grad():
+        for p in net.head.parameters():
+            p.mul_(2.0)
+    return net.to(dtype)
+
+
+def _chain_start(seed: int, b: int, dtype=torch.float32) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.rand((b, 1, 8, 8), generator=gen, dtype=torch.float64) * 1.8 - 0.9).to(dtype)
+
+
+def _energy_and_grad_norm(energy_fn, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """E(x) (B,) and ||dE/dx||_2 of each chain (B,)."""
+    leaf = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        energy = energy_fn(leaf)
+        (grad,) = torch.autograd.grad(energy.sum(), leaf)
+    return energy.detach(), grad.flatten(1).norm(dim=1)
+
+
+def _recorded_chain(chain_fn, net, x_init, n_steps, where, *, y=None, keep_steps=(),
+                    in_place=False, strict=True, step_size=0.7, noise_std=0.02):
+    """Run the student's chain with a recording step; check the energy each step received and,
+    if ``strict``, the step calls (how many, their arguments, each continuing from the last
+    state). Returns (x_final, kept, trace, states): states[t] = x_t, the start and what each
+    step returned."""
+    step = _RecordingStep(in_place)
+    start = x_init.clone()
+    out = chain_fn(net, x_init, n_steps, step_size, noise_std, step_fn=step, y=y,
+                   keep_steps=keep_steps)
+    assert isinstance(out, tuple) and len(out) == 3, (
+        "run_chain should return a tuple (x_final, kept, trace)")
+    assert not strict or len(step.calls) == n_steps, (
+        f"{where}: call step_fn exactly n_steps = {n_steps} times, one call per step (it was "
+        f"called {len(step.calls)} times)")
+    states = [start, *step.outputs]
+    energy_fn = models.energy_fn_of(net, y)
+    probe = _chain_start(99, len(start), start.dtype)
+    want = "E(x, y) = -net(x, y) with the labels y" if y is not None else "E(x) = -net(x)"
+    for t, call in enumerate(step.calls):
+        got = call["energy_fn"](probe)
+        expect_close(got, energy_fn(probe).detach(), f"{where}: the energy function given to "
+                     f"step_fn should be {want} (the network returns the negative energy)",
+                     atol=1e-5, rtol=1e-4)
+        if not strict:
+            continue
+        assert call["step_size"] == step_size and call["noise_std"] == noise_std, (
+            f"{where}: call step {t + 1} with the given step_size and noise_std, unchanged (got "
+            f"{call['step_size']!r} and {call['noise_std']!r})")
+        assert call["grad_clip"] is None, (
+            f"{where}: JEM does not clip the gradient: pass grad_clip=None to step_fn")
+        clamp = call["clamp"]
+        assert clamp is not None and tuple(float(c) for c in clamp) == (-1.0, 1.0), (
+            f"{where}: pass clamp=(-1.0, 1.0) to step_fn (images stay in [-1, 1]), got {clamp!r}")
+        assert torch.equal(call["x"], states[t]), (
+            f"{where}: step {t + 1} should continue from "
+            + ("x_init" if t == 0 else f"the state step {t} returned") + " (step_fn(energy_fn, x, "
+            "...) returns the next state)")
+    return (*out, states)
+
+
+def _check_trace(trace, key: str, want: torch.Tensor, where: str, what: str) -> torch.Tensor:
+    assert isinstance(trace, dict) and key in trace, (
+        f'{where}: trace should be a dict with the keys "energy" and "grad_norm"')
+    got = expect_tensor(trace[key], f'{where}: trace["{key}"] (one row per state t = 0, the '
+                        "start, to n_steps; one column per chain)", tuple(want.shape))
+    expect_close(got, want, f'{where}: trace["{key}"][t] should be {what} at the state after t '
+                 "steps (t = 0: the start)", atol=1e-5, rtol=1e-4)
+    return got
+
+
+def check_run_chain(chain_fn) -> None:
+    """The unconditional chain, with a recording SGLD step: n_steps calls of step_fn(E, x,
+    step_size, noise_std, None, (-1, 1)), each from the last state, on E(x) = -net(x); x_final;
+    kept {t: x_t} for the requested steps in 0..n_steps, copies (also under a step that works in
+    place); trace["energy"] and trace["grad_norm"] (n_steps + 1, B) equal to E(x_t) and
+    ||dE/dx (x_t)||_2; everything detached; n_steps = 0, a batch of one, float64."""
+    cases = [  # K, batch, n_steps, keep_steps, in place, dtype, what
+        (4, 3, 5, (0, 2, 5, 7), False, torch.float32, "on three chains for five steps"),
+        (3, 2, 4, [1, 3, 4], True, torch.float32, "with a step_fn that updates x in place"),
+        (5, 2, 0, (0, 1), False, torch.float32, "with n_steps = 0"),
+        (2, 1, 3, range(0, 10, 3), False, torch.float64, "on a batch of one in float64"),
+        (4, 3, 2, (), False, torch.float32, "with no kept steps"),
+    ]
+    for seed, (k, b, n_steps, keep_steps, in_place, dtype, what) in enumerate(cases):
+        where = f"run_chain {what}"
+        net = _chain_net(seed, k, dtype)
+        x_final, kept, trace, states = _recorded_chain(
+            chain_fn, net, _chain_start(seed, b, dtype), n_steps, where, keep_steps=keep_steps,
+            in_place=in_place)
+        expect_close(x_final, states[-1], f"{where}: x_final should be the state after the last "
+                     "step (x_init when n_steps = 0)", atol=0, rtol=0)
+        assert not x_final.requires_grad, f"{where}: x_final should be detached"
+        assert isinstance(kept, dict), (
+            f"{where}: kept should be a dict {{step: x at that step}}, got {type(kept).__name__}")
+        want_steps = sorted({t for t in keep_steps if 0 <= t <= n_steps})
+        assert sorted(kept) == want_steps, (
+            f"{where}: with keep_steps={list(keep_steps)}, kept should hold exactly the steps "
+            f"{want_steps} (0 = the start; steps after n_steps = {n_steps} are not kept), got "
+            f"{sorted(kept)}")
+        for t in want_steps:
+            expect_close(kept[t], states[t], f"{where}: kept[{t}] should be the chain's state "
+                         f"at step {t}" + (", a copy (this step_fn overwrites the tensor it is "
+                                           "given)" if in_place else ""), atol=0, rtol=0)
+            assert not kept[t].requires_grad, f"{where}: kept[{t}] should be detached"
+        energy_fn = models.energy_fn_of(net)
+        want = [torch.stack(v) for v in zip(*(_energy_and_grad_norm(energy_fn, x) for x in states))]
+        _check_trace(trace, "energy", want[0], where, "E(x_t) = -net(x_t) of each chain")
+        _check_trace(trace, "grad_norm", want[1], where, "||dE/dx (x_t)||_2 of each chain, the "
+                     "norm over all its pixels (not squared, not over the batch)")
+        for key in ("energy", "grad_norm"):
+            assert not trace[key].requires_grad, (
+                f'{where}: trace["{key}"] should be detached (it carries an autograd graph)')
+
+
+def check_run_chain_conditional(chain_fn) -> None:
+    """The class-conditional chain: step_fn and trace["energy"] on E(x, y) = -net(x, y) and
+    trace["grad_norm"] of that energy, at the states the chain visited (the step calls are the
+    other check's); under torch.no_grad too; the parameters get no gradient and keep their
+    requires_grad flags; x_init unchanged (also under a step that works in place)."""
+    cases = [  # K, labels, n_steps, in place, no_grad, what
+        (5, [4, 0, 2, 2], 3, False, False, "with labels y"),
+        (3, [1, 2, 0], 2, False, True, "with labels y, called inside torch.no_grad()"),
+        (4, [3, 3], 3, True, False, "with labels y and a step_fn that updates x in place"),
+    ]
+    for seed, (k, labels, n_steps, in_place, no_grad, what) in enumerate(cases):
+        where = f"run_chain {what}"
+        net = _chain_net(10 + seed, k)
+        params = list(net.parameters())
+        params[0].requires_grad_(False)  # a network with a frozen layer: flags to restore
+        flags = [p.requires_grad for p in params]
+        y = torch.tensor(labels)
+        x_init = _chain_start(10 + seed, len(y))
+        start = x_init.clone()
+        try:
+            with torch.no_grad() if no_grad else contextlib.nullcontext():
+                _, _, trace, states = _recorded_chain(chain_fn, net, x_init, n_steps, where, y=y,
+                                                      in_place=in_place, strict=False)
+        except RuntimeError as err:
+            if not no_grad:
+                raise
+            raise AssertionError(
+                f"{where}: raised RuntimeError ({str(err).splitlines()[0][:80]}): the trace needs "
+                "dE/dx even when the caller turned gradients off: compute it inside "
+                "torch.enable_grad()") from None
+        assert all(p.grad is None for p in params), (
+            f"{where}: gradients reached the network's parameters: differentiate E with respect "
+            "to x only (torch.autograd.grad(..., x)), not with .backward()")
+        assert [p.requires_grad for p in params] == flags, (
+            f"{where}: leave the parameters' requires_grad flags as they were (restore each one "
+            "if you freeze them)")
+        assert torch.equal(x_init, start) and not x_init.requires_grad, (
+            f"{where}: x_init was modified: start the chain from a copy (x_init.detach().clone()"
+            "), a step may overwrite the tensor it is given")
+        joint = [_energy_and_grad_norm(models.energy_fn_of(net, y), x) for x in states]
+        _check_trace(trace, "energy", torch.stack([e for e, _ in joint]), where,
+                     "E(x_t, y) = -net(x_t, y) of each chain, its own label")
+        marginal = torch.stack([_energy_and_grad_norm(models.energy_fn_of(net), x)[1]
+                                for x in states])
+        got = expect_tensor(trace.get("grad_norm"), f'{where}: trace["grad_norm"]',
+                            tuple(marginal.shape))
+        assert not (got.shape == marginal.shape and torch.allclose(got, marginal, rtol=1e-4)), (
+            f'{where}: trace["grad_norm"] is the gradient of the unconditional energy -net(x); '
+            "with labels it should be that of E(x, y) = -net(x, y)")
 
 
 for _name, _check in list(globals().items()):

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import torch
 
-from ..reference import glyph_jem as ref04, ood as ref05
+from ..reference import mnist_ebm as ref03, ood as ref05
 from .common import expect_close, expect_tensor, guard_checks, one_thread, reference_in
 
 _REF_THRESHOLD = ref05.threshold_at_tpr  # kept before any swap (check_ood_metrics)
@@ -42,7 +42,7 @@ def _glyph_net(seed: int, k: int, b: int):
     """The course's CNN (reference get_logits), eval mode, and images in [-1, 1]."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = ref04.GlyphCNN(1, 20, 8, k).eval()
+        net = ref03.CNNEnergy(1, 20, 8, k).eval()
         x = torch.rand(b, 1, 20, 20) * 2 - 1
     return net, x
 

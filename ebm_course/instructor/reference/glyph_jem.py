@@ -11,27 +11,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ebm_course.models import CNNEnergy
-
-
-class GlyphCNN(CNNEnergy):
-    """The JEM network: K logits; forward returns neg_energy (B,)."""
-
-    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits f(x): images (B, C, H, W) -> (B, K)."""
-        ### BEGIN SOLUTION
-        return self.head(self.features(x))
-        ### END SOLUTION
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """neg_energy (B,): logsumexp_k f(x)[k] without y; f(x)[y] with labels y (B,)."""
-        ### BEGIN SOLUTION
-        logits = self.get_logits(x)
-        if y is None:
-            return logits.logsumexp(dim=1)
-        return logits.gather(1, y[:, None]).squeeze(1)
-        ### END SOLUTION
-
 
 def class_gaussian_init(n: int, means: torch.Tensor, factors: torch.Tensor,
                         generator: torch.Generator, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -95,4 +74,37 @@ def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins
             gap = correct[in_bin].mean() - confidence[in_bin].double().mean()
             ece += in_bin.double().mean() * gap.abs()
     return float(ece)
+    ### END SOLUTION
+
+
+def run_chain(net, x_init: torch.Tensor, n_steps: int, step_size: float, noise_std: float, *,
+              step_fn, y: torch.Tensor | None = None, keep_steps=()):
+    """n_steps SGLD steps step_fn(energy_fn, x, step_size, noise_std, None, (-1.0, 1.0)) from
+    x_init (B, C, H, W), on E(x) = -net(x), or on E(x, y) = -net(x, y) for labels y (B,).
+
+    Returns (x_final, kept, trace): kept = {t: x_t} (copies) for the steps t of keep_steps in
+    0..n_steps, x_0 = x_init; trace = {"energy": E(x_t), "grad_norm": ||dE/dx (x_t)||_2 of each
+    chain}, each (n_steps + 1, B) in x_init's dtype, t = 0..n_steps. Everything returned is
+    detached; x_init is not modified (not even by a step_fn that works in place), the network's
+    parameters get no gradient; it works under torch.no_grad too.
+    """
+    ### BEGIN SOLUTION
+    def energy_fn(x):
+        return -net(x) if y is None else -net(x, y)
+
+    x = x_init.detach().clone()
+    kept, energies, grad_norms = {}, [], []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, step_size, noise_std, None, (-1.0, 1.0))
+        if t in keep_steps:
+            kept[t] = x.detach().clone()
+        leaf = x.detach().requires_grad_(True)
+        with torch.enable_grad():
+            energy = energy_fn(leaf)
+            (grad,) = torch.autograd.grad(energy.sum(), leaf)
+        energies.append(energy.detach())
+        grad_norms.append(grad.flatten(1).norm(dim=1))
+    trace = {"energy": torch.stack(energies), "grad_norm": torch.stack(grad_norms)}
+    return x.detach(), kept, trace
     ### END SOLUTION
