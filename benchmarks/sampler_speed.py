@@ -8,7 +8,7 @@ and the batch is chunked back into the list. Prints img-steps/s of both and the 
 ``results/bench_sampler.json``.
 
 ``MCMCSampler`` runs twice: ``precision="fp32"`` (same arithmetic as the tutorial) and
-``precision="auto"`` (bfloat16 autocast for the network on CPUs with AMX / AVX512-BF16, else
+``precision="auto"`` (a bfloat16 copy of the network on CPUs with AMX / AVX512-BF16, else
 fp32 again), both with the path the notebooks run: assignment 3's buffer policy and its
 ``langevin_step`` (the reference bodies, ``ebm_course.instructor.reference.mnist_ebm``) called
 step by step. The three are timed round-robin within one run: on a shared machine the absolute

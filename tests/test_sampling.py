@@ -9,7 +9,9 @@ from ebm_course import sampling
 from ebm_course.instructor.reference.mnist_ebm import CNNEnergy
 from ebm_course.instructor.reference.mnist_ebm import MCMCSampler as ReferenceSampler
 from ebm_course.instructor.reference.mnist_ebm import langevin_step
-from ebm_course.sampling import inpaint, langevin_chain, resolve_precision, write_slots
+from ebm_course.models import energy_fn_of
+from ebm_course.sampling import (chain_energy_fn, inpaint, langevin_chain, resolve_precision,
+                                 sampling_mode, write_slots)
 
 
 def MCMCSampler(*args, **kwargs):
@@ -217,6 +219,45 @@ def test_bf16_precision_stays_close_to_fp32():
     assert resolve_precision("auto", torch.device("cpu")) in ("fp32", "bf16")
     with pytest.raises(ValueError, match="precision"):
         MCMCSampler((1, 2, 2), precision="fp16")
+
+
+@pytest.mark.parametrize("n_classes, size, with_y", [(1, 28, False), (5, 20, True)])
+def test_bf16_chain_energy_is_autocast_bit_for_bit_on_a_frozen_copy(n_classes, size, with_y):
+    """The bf16 copy computes exactly what bf16 autocast computes (energies and input
+    gradients), leaves the network itself in float32, and copies its frozen / eval state."""
+    torch.manual_seed(0)
+    net = CNNEnergy(1, size, 8, n_classes)
+    y = torch.arange(4) % n_classes if with_y else None
+    x = (torch.rand(4, 1, size, size) * 2 - 1).requires_grad_(True)
+    with sampling_mode(net):
+        fast = chain_energy_fn(net, y, "bf16", "cpu")
+        energy_fn = energy_fn_of(net, y)
+
+        def autocast(z):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return energy_fn(z).float()
+
+        e_fast, e_auto = fast(x), autocast(x)
+        (g_fast,) = torch.autograd.grad(e_fast.sum(), x)
+        (g_auto,) = torch.autograd.grad(e_auto.sum(), x)
+    assert e_fast.dtype == torch.float32 and torch.equal(e_fast, e_auto)
+    assert torch.equal(g_fast, g_auto)
+    assert all(p.dtype == torch.float32 and p.requires_grad for p in net.parameters())
+    assert chain_energy_fn(net, y, "fp32", "cpu")(x).dtype == torch.float32
+
+
+def test_bf16_chain_energy_falls_back_to_autocast_for_an_uncopyable_network():
+    class Uncopyable(CNNEnergy):
+        def __deepcopy__(self, memo):
+            raise TypeError("cannot pickle this")
+
+    torch.manual_seed(0)
+    net = Uncopyable(hidden=8)
+    x = torch.rand(3, 1, 28, 28) * 2 - 1
+    with sampling_mode(net):
+        want = -net(x)
+        got = chain_energy_fn(net, None, "bf16", "cpu")(x)
+    assert got.dtype == torch.float32 and torch.allclose(got, want, atol=0.05, rtol=0.02)
 
 
 def test_generate_leaves_the_buffer_alone():
