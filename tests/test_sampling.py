@@ -222,13 +222,15 @@ def test_bf16_precision_stays_close_to_fp32():
 
 
 @pytest.mark.parametrize("n_classes, size, with_y", [(1, 28, False), (5, 20, True)])
-def test_bf16_chain_energy_is_autocast_bit_for_bit_on_a_frozen_copy(n_classes, size, with_y):
-    """The bf16 copy computes exactly what bf16 autocast computes (energies and input
-    gradients), leaves the network itself in float32, and copies its frozen / eval state."""
+def test_chain_energy_is_bit_for_bit_on_a_frozen_channels_last_copy(n_classes, size, with_y):
+    """The chains' copy of the network (channels-last weights; bf16: also bfloat16) computes
+    exactly what the network computes in fp32 and under bf16 autocast (energies and input
+    gradients), and leaves the network itself as it was (float32, contiguous, trainable)."""
     torch.manual_seed(0)
     net = CNNEnergy(1, size, 8, n_classes)
     y = torch.arange(4) % n_classes if with_y else None
-    x = (torch.rand(4, 1, size, size) * 2 - 1).requires_grad_(True)
+    x = torch.rand(4, 1, size, size) * 2 - 1  # channels-last, as the sampler keeps its images
+    x = x.clone(memory_format=torch.channels_last).requires_grad_(True)
     with sampling_mode(net):
         fast = chain_energy_fn(net, y, "bf16", "cpu")
         energy_fn = energy_fn_of(net, y)
@@ -240,10 +242,14 @@ def test_bf16_chain_energy_is_autocast_bit_for_bit_on_a_frozen_copy(n_classes, s
         e_fast, e_auto = fast(x), autocast(x)
         (g_fast,) = torch.autograd.grad(e_fast.sum(), x)
         (g_auto,) = torch.autograd.grad(e_auto.sum(), x)
+        e32 = chain_energy_fn(net, y, "fp32", "cpu")(x)
+        (g32,) = torch.autograd.grad(e32.sum(), x)
+        (g_net,) = torch.autograd.grad(energy_fn(x).sum(), x)
     assert e_fast.dtype == torch.float32 and torch.equal(e_fast, e_auto)
     assert torch.equal(g_fast, g_auto)
-    assert all(p.dtype == torch.float32 and p.requires_grad for p in net.parameters())
-    assert chain_energy_fn(net, y, "fp32", "cpu")(x).dtype == torch.float32
+    assert torch.equal(e32, energy_fn(x).detach()) and torch.equal(g32, g_net)
+    assert all(p.dtype == torch.float32 and p.requires_grad and p.is_contiguous()
+               for p in net.parameters())
 
 
 def test_bf16_chain_energy_falls_back_to_autocast_for_an_uncopyable_network():
