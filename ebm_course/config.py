@@ -39,8 +39,9 @@ def get_profile() -> str:
 
 def step_cap() -> int | None:
     """``EBM_COURSE_STEP_CAP``: at most this many training steps per training run, whatever the
-    profile says (``ebm-course smoke`` runs the ``full`` profile's code paths on a CPU this way);
-    None when unset."""
+    profile says (``ebm-course smoke`` runs the ``full`` profile's code paths on a CPU this way),
+    and the long sampling runs of notebooks 4 and 6 shortened alike (:func:`cap_length`); None
+    when unset."""
     value = os.environ.get("EBM_COURSE_STEP_CAP", "").strip()
     if not value:
         return None
@@ -55,6 +56,13 @@ def cap_steps(n_steps: int) -> int:
     if cap is None:
         return n_steps
     return cap if n_steps < 0 else min(n_steps, cap)
+
+
+def cap_length(n: int, floor: int) -> int:
+    """A sampling length (chain steps) under :func:`step_cap`: ``n`` limited by the cap, but
+    not below ``floor`` (the ``grade`` profile's length, which every cell handles)."""
+    cap = step_cap()
+    return n if cap is None else min(n, max(cap, floor))
 
 
 def get_device() -> torch.device:

@@ -93,7 +93,8 @@ def _jem_config(profile: str) -> JEMConfig:
     with the class starts but K = 256 generation steps: IS 26 but 47x the real Frechet
     distance (long chains leave the horizon the short training chains shaped). Open: this
     JEM is under-confident (ECE 0.20-0.22 against the classifier's 0.01; logsumexp f(x) about 6
-    on test glyphs against 25). Tried (one seed each): alpha 0 -> ECE 0.17, alpha 0.001 -> 0.18,
+    on test glyphs against 25). Tried (one seed each; ``benchmarks/jem_calibration.py``,
+    ``results/jem_calibration.jsonl``): alpha 0 -> ECE 0.17, alpha 0.001 -> 0.18,
     10 / 20 SGLD steps -> 0.23 / 0.24, px_weight 0.05 -> 0.16 (Frechet 4.2x real); a validation
     temperature of 0.3 -> 0.004, so the logits are shrunk, not misordered. Weight 1 on
     ``log q(x)`` (alpha 0.1, 0.01 or 0)

@@ -7,29 +7,14 @@ and the code a notebook gives (04's ``GlyphCNN``), run from its notebook source.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import torch
 
 from ebm_course.ebm import DeepEnergyModel, EBMConfig
+from ebm_course.instructor.authoring import given_code
 from ebm_course.instructor.reference import glyph_jem as ref04
 from ebm_course.instructor.reference import mnist_ebm as ref03
 from ebm_course.jem import JEM, JEMConfig, make_net, make_sampler
 from ebm_course.models import CNNEnergy
-
-SOURCES = Path(__file__).resolve().parent.parent / "course" / "src"
-
-
-def given_code(assignment: str, name: str, namespace: dict):
-    """The object a plain code cell of ``course/src/<assignment>.py`` defines as ``name`` (code
-    the notebook gives, not graded), run with ``namespace``: the names the notebook imports."""
-    cells = re.split(r"^# %%.*$", (SOURCES / f"{assignment}.py").read_text(), flags=re.M)
-    (cell,) = [c for c in cells if re.search(rf"^(class|def) {name}\b", c, re.M)]
-    scope = {"__name__": f"notebook_{assignment}", **namespace}
-    exec(compile(cell, f"course/src/{assignment}.py:{name}", "exec"), scope)
-    return scope[name]
-
 
 GlyphCNN = given_code("04_glyph_jem", "GlyphCNN", {"torch": torch, "CNNEnergy": CNNEnergy})
 

@@ -13,10 +13,11 @@ from .conftest import ROOT, run
 pytestmark = pytest.mark.slow
 
 
-def _bench(script, tmp_path, *args):
+def _bench(script, tmp_path, *args, env=None, check=True):
     proc = run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT,
-               env={"EBM_COURSE_RESULTS": str(tmp_path)}, timeout=600)
-    return proc.stdout.strip().splitlines()
+               env={"EBM_COURSE_RESULTS": str(tmp_path), **(env or {})}, timeout=600,
+               check=check)
+    return proc.stdout.strip().splitlines() if check else proc
 
 
 def test_time_to_quality_trains_both_and_judges_them_alike(tmp_path):
@@ -29,6 +30,32 @@ def test_time_to_quality_trains_both_and_judges_them_alike(tmp_path):
         assert 0.0 <= r["auroc_vs_flipped"] <= 1.0 and 1.0 <= r["inception_score"] <= 10.0
         assert 0 <= r["classes_present"] <= 10 and r["frechet_distance"] >= 0
     assert lines[-1].startswith("course: AUROC flipped ") and "| tutorial: " in lines[-1]
+
+
+def test_time_to_quality_recipe_experiments_count_iterations_and_record_the_change(tmp_path):
+    out = tmp_path / "experiment.json"
+    _bench("train_time.py", tmp_path, "--only", "course", "--steps", "2", "--set", "beta1=0.9",
+           "--set", "n_steps=3", "--samples", "16", "--gen-steps", "2", "--out", str(out))
+    result = json.loads(out.read_text())
+    assert result["course_overrides"] == {"beta1": 0.9, "n_steps": 3}
+    assert result["steps"] == 2 and result["budget_seconds"] is None
+    assert result["course"]["iterations"] == 2 and "tutorial" not in result
+    assert not (tmp_path / "bench_train.json").exists()  # --out, not the recorded benchmark
+    bad = _bench("train_time.py", tmp_path, "--set", "betta1=0.9", check=False)
+    assert bad.returncode != 0 and "NAME=VALUE" in bad.stderr + bad.stdout
+
+
+def test_jem_calibration_reports_ece_logit_size_and_temperature(tmp_path):
+    out = tmp_path / "calibration.jsonl"
+    out.write_text('{"earlier": "run"}\n')
+    lines = _bench("jem_calibration.py", tmp_path, "--set", "alpha=0", "--out", str(out),
+                   env={"EBM_COURSE_STEP_CAP": "4"})
+    printed = json.loads(lines[-1])
+    assert printed["overrides"] == {"alpha": 0.0}
+    assert 0.0 <= printed["ece"] <= 1.0 and 0.0 <= printed["ece_after_temperature"] <= 1.0
+    assert 0.0 < printed["mean_confidence"] <= 1.0 and printed["mean_top2_margin"] >= 0
+    assert printed["validation_temperature"] > 0 and 0 <= printed["test_accuracy"] <= 1
+    assert [json.loads(x) for x in out.read_text().splitlines()] == [{"earlier": "run"}, printed]
 
 
 def test_sampler_benchmark_ends_with_the_paired_ratio(tmp_path):

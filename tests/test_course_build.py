@@ -117,10 +117,15 @@ def test_step_cap_reads_a_positive_integer(monkeypatch):
 
     monkeypatch.delenv("EBM_COURSE_STEP_CAP", raising=False)
     assert config.step_cap() is None and config.cap_steps(-1) == -1 and config.cap_steps(5) == 5
+    assert config.cap_length(512, 8) == 512
     for bad in ("0", "-3", "many"):
         monkeypatch.setenv("EBM_COURSE_STEP_CAP", bad)
         with pytest.raises(ValueError, match="EBM_COURSE_STEP_CAP"):
             config.step_cap()
+    monkeypatch.setenv("EBM_COURSE_STEP_CAP", "4")
+    assert config.cap_length(512, 8) == 8 and config.cap_length(6, 8) == 6  # the grade floor
+    monkeypatch.setenv("EBM_COURSE_STEP_CAP", "150")
+    assert config.cap_length(512, 8) == 150 and config.cap_length(100, 8) == 100
     monkeypatch.setenv("EBM_COURSE_STEP_CAP", "4")
     from ebm_course.ebm import mnist_ebm_config
     from ebm_course.toy_train import toy_config

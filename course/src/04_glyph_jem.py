@@ -674,7 +674,7 @@ if PROFILE != "grade":  # the autograder trains no judge
 # glyphs for comparison (Frechet ratio: the chains' Frechet distance over the real glyphs').
 
 # %%
-K_long = {"grade": 8}.get(PROFILE, 512)
+K_long = config.cap_length({"grade": 8}.get(PROFILE, 512), 8)  # EBM_COURSE_STEP_CAP shortens it
 n_long = {"grade": 8}.get(PROFILE, 128)  # chains: 128 x 512 traced steps take about a minute on 2 cores
 keep_long = sorted({0, 4, 16, 64, 256, 512, K, K_long} & set(range(K_long + 1)))
 x_long_start = class_gaussian_init(n_long, class_gaussians.means, class_gaussians.factors,

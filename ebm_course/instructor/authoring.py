@@ -133,6 +133,23 @@ def notebook_path(source: Path, course_dir: Path) -> Path:
     return course_dir / source.stem / f"{source.stem}.ipynb"
 
 
+def given_code(assignment: str, name: str, namespace: dict, course_dir: Path | None = None):
+    """The object that a plain code cell of ``course/src/<assignment>.py`` defines as ``name``
+    (code a notebook gives, not graded: 04's ``GlyphCNN`` and ``GlyphSampler``), run with
+    ``namespace``, the names the notebook has imported by then. Tests and benchmarks build the
+    notebook's pieces with it, so the given code they run is the code students receive."""
+    from .paths import ROOT
+
+    source = (course_dir or ROOT / "course") / "src" / f"{assignment}.py"
+    cells = re.split(r"^# %%.*$", source.read_text(), flags=re.M)
+    found = [c for c in cells if re.search(rf"^(class|def) {name}\b", c, re.M)]
+    if len(found) != 1:
+        raise LookupError(f"{source}: {len(found)} cells define {name!r}, expected one")
+    scope = {"__name__": f"notebook_{assignment}", **namespace}
+    exec(compile(found[0], f"course/src/{assignment}.py:{name}", "exec"), scope)
+    return scope[name]
+
+
 def render(source: Path, reference_dir: Path = REFERENCE_DIR) -> str:
     return nbformat.writes(build_notebook(source, reference_dir)) + "\n"
 
