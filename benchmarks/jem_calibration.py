@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -39,30 +39,9 @@ from ebm_course.jem import (JEM, JEMConfig, fit_class_gaussians, fit_jem, jem_co
 from ebm_course.models import CNNEnergy, energy_fn_of
 from ebm_course.results import results_dir
 from ebm_course.sampling import MCMCSampler, sampling_mode, write_slots
+from overrides import parse_overrides
 
 TEMPERATURES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """``["alpha=0", "n_steps=10"]`` -> typed ``JEMConfig`` overrides ("None" for None)."""
-    defaults = {f.name: f.default for f in fields(JEMConfig)}
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in defaults:
-            raise SystemExit(f"--set {item!r}: expected NAME=VALUE, NAME one of {sorted(defaults)}")
-        default = defaults[key]
-        if value == "None":
-            out[key] = None
-        elif isinstance(default, bool):
-            out[key] = value.lower() in ("1", "true", "yes")
-        elif isinstance(default, int):
-            out[key] = int(value)
-        elif isinstance(default, str):
-            out[key] = value
-        else:
-            out[key] = float(value)
-    return out
 
 
 def notebook_pieces(cfg: JEMConfig, glyphs):
@@ -148,7 +127,7 @@ def main() -> None:
                         help="JSON-lines file to append to (default results/jem_calibration.jsonl)")
     args = parser.parse_args()
     config.quiet_lightning()
-    result = run(parse_overrides(args.set), args.judge)
+    result = run(parse_overrides(args.set, JEMConfig), args.judge)
     out = Path(args.out) if args.out else results_dir() / "jem_calibration.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a") as f:

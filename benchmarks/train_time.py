@@ -29,7 +29,7 @@ import argparse
 import json
 import os
 import time
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -42,6 +42,7 @@ from ebm_course.instructor.reference.mnist_ebm import (CNNEnergy, MCMCSampler, e
                                                        langevin_step)
 from ebm_course.results import results_dir
 from ebm_course.sampling import langevin_chain
+from overrides import parse_overrides
 from tutorial import TutorialEBM, TutorialSampler
 
 def course_model(seed: int, gen_steps: int, overrides: dict | None = None):
@@ -114,19 +115,6 @@ def run(which: str, budget: float, n_samples: int, seed: int, classifier,
             "frechet_distance": round(quality["frechet_distance"], 2)}
 
 
-def parse_overrides(items: list[str]) -> dict:
-    """``["beta1=0.9", "n_steps=10"]`` -> ``{"beta1": 0.9, "n_steps": 10}``, typed by ``EBMConfig``."""
-    types = {f.name: type(f.default) for f in fields(EBMConfig)}
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in types:
-            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of {sorted(types)}")
-        kind = types[key] if types[key] in (int, float, str) else float
-        out[key] = kind(value)
-    return out
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=240.0, help="seconds of training each")
@@ -141,7 +129,7 @@ def main() -> None:
                              "experiments on a busy machine: count, not wall clock)")
     parser.add_argument("--out", default=None, help="results file (default results/bench_train.json)")
     args = parser.parse_args()
-    overrides = parse_overrides(args.set)
+    overrides = parse_overrides(args.set, EBMConfig)
     config.quiet_lightning()
     classifier = metrics.mnist_classifier()
     result = {"budget_seconds": None if args.steps else args.budget, "steps": args.steps,

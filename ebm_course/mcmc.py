@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import step_cap
+from .config import cap_length, step_cap
 from .models import EnergyFn
 from .toy import Box, grid_energy, grid_points
 
@@ -66,7 +66,7 @@ def sampling_config(profile: str) -> SamplingConfig:
     if cap is None:
         return cfg
     floor = _sampling_config("grade")
-    lengths = {f: min(getattr(cfg, f), max(cap, getattr(floor, f))) for f in _LENGTHS}
+    lengths = {f: cap_length(getattr(cfg, f), getattr(floor, f)) for f in _LENGTHS}
     top = max(cap, max(floor.ais_temperatures))
     temperatures = tuple(t for t in cfg.ais_temperatures if t <= top) or floor.ais_temperatures
     return replace(cfg, ais_temperatures=temperatures, **lengths)
