@@ -42,6 +42,7 @@ class EBMConfig:
     n_val: int | None = None      # test images used for validation
     lr_gamma: float = 0.97        # per-epoch learning-rate decay
     precision: str = "auto"       # SGLD network precision: "fp32", "bf16", "auto" (see sampling)
+    ema_decay: float = 0.0        # > 0: end on an exponential moving average of the weights
     seed: int = 42
 
 
@@ -69,6 +70,20 @@ def _mnist_ebm_config(profile: str) -> EBMConfig:
     raise ValueError(f"unknown profile {profile!r}")
 
 
+def ema_callback(decay: float) -> pl.Callback:
+    """Lightning's weight averaging as an exponential moving average, ``decay`` per step.
+
+    Only parameters are averaged (``use_buffers=False``): nothing of the sampler is a module
+    buffer, and averaging would be wrong for one that were.
+    """
+    from pytorch_lightning.callbacks import WeightAveraging
+    from torch.optim.swa_utils import get_ema_multi_avg_fn
+
+    if not 0.0 < decay < 1.0:
+        raise ValueError(f"ema_decay must lie in (0, 1), got {decay}")
+    return WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+
+
 class DeepEnergyModel(ReplayBufferHooks, pl.LightningModule):
     """Contrastive-divergence training of an image EBM with an SGLD replay-buffer sampler.
 
@@ -89,6 +104,14 @@ class DeepEnergyModel(ReplayBufferHooks, pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """neg_energy of ``x``, (B,)."""
         return self.net(x)
+
+    def configure_callbacks(self):
+        """With ``config.ema_decay`` > 0, Lightning's ``WeightAveraging`` keeps an exponential
+        moving average of the weights and swaps it in for validation and when training ends;
+        the sampler's chains and replay buffer follow the raw weights throughout."""
+        if not self.config.ema_decay:
+            return []
+        return [ema_callback(self.config.ema_decay)]
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr,

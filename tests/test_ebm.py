@@ -69,3 +69,36 @@ def test_checkpoint_round_trip_keeps_buffer(tmp_path):
     restored = DeepEnergyModel.load_from_checkpoint(path, config=cfg, **ebm_parts(cfg))
     assert restored.sampler.n_filled == model.sampler.n_filled
     assert torch.equal(restored.sampler.buffer[:32], model.sampler.buffer[:32])
+
+
+def test_ema_decay_ends_on_the_moving_average_and_the_buffer_on_raw_weights():
+    """With ema_decay, the trained model holds the EMA of the weights after every step (the
+    first step's weights start it), not the last step's weights; the buffer is untouched."""
+    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16, ema_decay=0.5)
+    model = ebm_model(cfg)
+    seen = []
+
+    class Record(pl.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            seen.append([p.detach().clone() for p in pl_module.net.parameters()])
+
+    trainer = pl.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False,
+                         callbacks=[Record()])
+    trainer.fit(model, tiny_loader())
+    assert len(seen) == 3
+    ema = seen[0]
+    for step in seen[1:]:
+        ema = [0.5 * e + 0.5 * w for e, w in zip(ema, step)]
+    for got, want, last in zip(model.net.parameters(), ema, seen[-1]):
+        torch.testing.assert_close(got.detach(), want)
+    assert any(not torch.equal(g.detach(), last) for g, last in zip(model.net.parameters(), seen[-1]))
+    assert model.sampler.n_filled == 32
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1])
+def test_ema_decay_outside_zero_one_is_refused(decay):
+    from ebm_course.ebm import ema_callback
+
+    with pytest.raises(ValueError, match="ema_decay"):
+        ema_callback(decay)

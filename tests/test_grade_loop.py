@@ -2,8 +2,12 @@
 
 Two grading runs, each shared by the tests below it:
 
-* ``loop``: three students on every assignment (the reference, the blank release, the
-  reference with one solution cell broken) in the scratch course of ``course_copy``.
+* ``loop``: the reference and the blank release on every assignment, and a partly wrong
+  student (the reference with its last solution cell broken) on half of them, in the scratch
+  course of ``course_copy``. The reference's full marks are the check that it passes every test,
+  hidden ones included, in the grade profile, and the blank release's zero that every test fails
+  without the student's work (what ``nbgrader validate`` and ``validate --invert`` would say,
+  run once here instead of twice).
 * ``hostile``: four hostile students of ``01_theory`` (the cheapest notebook) in a fresh course
   with no gradebook yet, so the loop must generate the assignment first. The cases are spread over
   the exercises so that each student also has untouched exercises that must keep full marks.
@@ -58,6 +62,11 @@ def _gradebook(root):
 # ------------------------------------------------------------------ the loop on every assignment
 
 
+# The partly wrong student hands in these (01's last cell feeds nothing after it; 03's and 06's
+# feed later cells, which must fail without costing the tests of other parts).
+PARTLY = ("01_theory", "03_mnist_ebm", "06_sampling_likelihood")
+
+
 @pytest.fixture(scope="module")
 def loop(course_copy, tmp_path_factory):
     subs = tmp_path_factory.mktemp("loop_submissions")
@@ -68,10 +77,11 @@ def loop(course_copy, tmp_path_factory):
         shutil.copy(reference, subs / "ref" / f"{name}.ipynb")  # flat layout
         (subs / "blank" / name).mkdir(parents=True)  # nested layout
         shutil.copy(course_copy / "release" / name / f"{name}.ipynb", subs / "blank" / name)
-        nb = nbformat.read(reference, as_version=4)
-        broken[name] = _break_last_solution(nb)
-        (subs / "partly").mkdir(exist_ok=True)
-        nbformat.write(nb, subs / "partly" / f"{name}.ipynb")
+        if name in PARTLY:
+            nb = nbformat.read(reference, as_version=4)
+            broken[name] = _break_last_solution(nb)
+            (subs / "partly").mkdir(exist_ok=True)
+            nbformat.write(nb, subs / "partly" / f"{name}.ipynb")
     out = course_copy / "loop" / "grades.csv"
     # An instructor who built the course with EBM_COURSE_PROFILE=quick still exports it: the
     # loop must grade in the grade profile anyway (quick training would time cells out).
@@ -85,16 +95,21 @@ def test_loop_grades_every_student_and_assignment(loop):
     with _gradebook(loop["root"]) as gb:
         for name in ASSIGNMENTS:
             max_code = gb.find_submission(name, "ref").max_code_score
-            ref, blank, partly = (float(grades[(s, name)]["score"])
-                                  for s in ("ref", "blank", "partly"))
+            ref, blank = (float(grades[(s, name)]["score"]) for s in ("ref", "blank"))
             assert max_code > 0
             assert ref == max_code, f"{name}: reference {ref} / {max_code}"
             assert blank == 0, f"{name}: blank release earned {blank}"
-            assert 0 < partly < max_code, (
-                f"{name}: with {loop['broken'][name]} broken expected 0 < score < {max_code}, "
-                f"got {partly}")
-    for student in ("ref", "blank", "partly"):
-        for name in ASSIGNMENTS:
+            if name not in PARTLY:
+                assert float(grades.get(("partly", name), {"score": 0})["score"]) == 0  # not handed in
+                continue
+            # Exactly the broken part's tests lose their points; every other part keeps all.
+            cells = gb.find_submission_notebook(name, name, "partly").grades
+            lost = {g.name for g in cells if g.name.endswith("_tests") and g.score < g.max_score}
+            part = loop["broken"][name]
+            assert lost and all(cell.startswith(part) for cell in lost), (
+                f"{name}: with {part} broken, points lost on {sorted(lost)}")
+    for name in ASSIGNMENTS:
+        for student in ("ref", "blank", *(["partly"] if name in PARTLY else [])):
             assert (loop["root"] / "feedback" / student / name / f"{name}.html").is_file()
     summary = loop["summary"]
     assert f"graded 3 student(s) x {len(ASSIGNMENTS)} assignment(s)" in summary and "FAILED" not in summary, summary
@@ -305,7 +320,7 @@ def test_feedback_shows_the_check_call_but_no_hidden_case(hostile, loop):
     assert len(lines) > 100
     pages = sorted((hostile["root"] / "feedback").rglob("*.html"))
     pages += sorted((loop["root"] / "feedback").rglob("*.html"))
-    assert len(pages) >= 3 + 3 * len(ASSIGNMENTS)
+    assert len(pages) >= 3 + 2 * len(ASSIGNMENTS) + len(PARTLY)
     for page in pages:
         text = _text(page)
         leaked = [line for line in lines if line in text]
@@ -413,18 +428,22 @@ def test_parallel_and_sharded_grading_equal_a_sequential_run(tmp_path_factory):
     assert not (parallel / ".grading").exists(), "scratch shards are removed"
 
     # Sharded across machines: each shard a course copy graded on its own, merged afterwards.
-    shard_a, shard_b = _course(tmp_path_factory, "shard_a"), _course(tmp_path_factory, "shard_b")
-    part_a, part_b = tmp_path_factory.mktemp("part_a"), tmp_path_factory.mktemp("part_b")
-    shutil.copytree(subs / "ann", part_a / "ann")
-    shutil.copytree(subs / "bob", part_b / "bob")
-    shutil.copytree(subs / "cid", part_b / "cid")
-    _grade([str(part_a)], shard_a)
+    # The sequential run above is one shard; the other grades one more student (blank: cheap).
+    part_b = tmp_path_factory.mktemp("part_b")
+    (part_b / "dan").mkdir()
+    shutil.copy(ROOT / "release" / "01_theory" / "01_theory.ipynb", part_b / "dan")
+    shard_b = _course(tmp_path_factory, "shard_b")
     _grade([str(part_b)], shard_b)
     merged = _course(tmp_path_factory, "merged")
     run(nbgrader_cmd("generate_assignment", "01_theory", "--force"), cwd=merged)
-    out = run([sys.executable, "-m", "ebm_course.instructor.cli", "merge", str(shard_a),
+    out = run([sys.executable, "-m", "ebm_course.instructor.cli", "merge", str(sequential),
                str(shard_b), "--course-root", str(merged)], cwd=merged).stdout
-    assert "merged 1 graded submission(s)" in out and "merged 2 graded submission(s)" in out, out
-    assert read_grades(merged / "grades.csv") == want
-    assert _gradebook_contents(merged) == _gradebook_contents(sequential)
+    assert "merged 3 graded submission(s)" in out and "merged 1 graded submission(s)" in out, out
+    grades = read_grades(merged / "grades.csv")
+    assert float(grades.pop(("dan", "01_theory"))["score"]) == 0
+    assert grades == want
+    contents = _gradebook_contents(merged)
+    assert {key[0] for key in contents} == {"ann", "bob", "cid", "dan"}
+    assert {k: v for k, v in contents.items() if k[0] != "dan"} == _gradebook_contents(sequential)
     assert (merged / "feedback" / "cid" / "01_theory" / "01_theory.html").is_file()
+    assert (merged / "feedback" / "dan" / "01_theory" / "01_theory.html").is_file()
