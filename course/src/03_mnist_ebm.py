@@ -278,13 +278,24 @@ grading_mnist.check_ebm_loss(ebm_loss)
 #
 # `DeepEnergyModel` (in the package) is a thin Lightning module around *your* pieces: it adds a
 # little noise to the data batch, draws `x_model` from your sampler, evaluates your CNN on both
-# and minimises your loss. Adam runs with $\beta_1 = 0$, as in the tutorial: momentum averages
-# the gradients of past loss surfaces, and an EBM's loss surface moves with the parameters (the
-# samples follow the model), so old momentum can push the wrong way. It is a stability heuristic,
-# not a law: JEM in assignment 4 keeps Adam's default $\beta_1 = 0.9$, because its objective is
-# dominated by the classifier's cross-entropy, a fixed surface, with the EBM term weighted down.
-# The callbacks show chains from noise, buffer samples, and the energy of pure noise as training
-# goes.
+# and minimises your loss. The callbacks show chains from noise, buffer samples, and the energy of
+# pure noise as training goes.
+#
+# Two settings of the quick profile differ from the tutorial's, and both were chosen by
+# measurement (`make bench-train`: 1,700 steps, fresh chains from noise judged by the classifier
+# of section 6, and the AUROC of $-E$ against left-right flipped digits; numbers in the comment
+# of `mnist_ebm_config`). **The model you end with is an average**: a learning rate this high
+# makes the weights jitter from step to step, and the exponential moving average of the weights
+# over the last ~200 steps (`ema_decay = 0.995`, Lightning's `WeightAveraging` callback) is a
+# smoother energy. The sampler's chains and the replay buffer follow the raw weights while
+# training; the average replaces them when training ends. On the same run, fresh samples from the
+# last weights scored IS 6.4 with 8 classes, from the average IS 8.4 with all 10. **Adam keeps
+# its momentum** ($\beta_1 = 0.9$). The tutorial turns it off: momentum averages the gradients of
+# past loss surfaces, and an EBM's loss surface moves with the parameters (the samples follow the
+# model), so old momentum can push the wrong way. That is a stability heuristic, not a law: here,
+# with the average, momentum cost no sample quality and raised the flip AUROC from 0.70 to 0.78
+# (section 7 tests it again on your machine). The full profile keeps the tutorial's values
+# ($\beta_1 = 0$, no averaging): its long GPU run has not been measured with them.
 #
 # Two things make this fast enough for a laptop. The sampler runs the network in bfloat16 on
 # CPUs that compute it in hardware (`precision="auto"`; the chain itself stays float32), which
@@ -509,11 +520,13 @@ plt.show()
 # ## 7. Experiments: which settings matter?
 #
 # Sections 4 and 5 gave reasons for four settings: restarts keep the buffer exploring
-# (`reinit_prob`), the L2 term keeps the energies near 0 (`alpha`), Adam runs without momentum
-# (`beta1 = 0`), and the data get a little noise (`data_noise_std`). Reasons are hypotheses;
-# here each one is tested. Every run below trains from the same seed for the same short budget
-# (`n_ablation` steps, under a minute each in the quick profile) and changes one setting; the
-# first row is the unchanged recipe on the same budget. For each run: the replay buffer judged by
+# (`reinit_prob`), the L2 term keeps the energies near 0 (`alpha`), Adam keeps its momentum
+# (`beta1 = 0.9`, where the tutorial turns it off), and the data get a little noise
+# (`data_noise_std`). Reasons are hypotheses; here each one is tested. Every run below trains
+# from the same seed for the same short budget (`n_ablation` steps, under a minute each in the
+# quick profile) and changes one setting; the first row is the unchanged recipe on the same
+# budget. The runs judge their last weights, without the moving average: an average over ~200
+# steps of a 200-step run would mostly be the untrained start. For each run: the replay buffer judged by
 # the classifier of section 6 (IS, classes), its diversity, how far the energies drifted from 0,
 # and whether $-E$ tells upright digits from left-right flipped ones (AUROC; a shape test, since
 # a flip keeps the amount of ink).
@@ -528,13 +541,13 @@ import warnings
 n_ablation = int(os.environ.get("EBM_COURSE_ABLATION_STEPS",
                                 config.cap_steps({"full": 1000, "quick": 200, "grade": 0}[PROFILE])))
 ABLATIONS = {"recipe (same budget)": {}, "no restarts (reinit_prob 0)": {"reinit_prob": 0.0},
-             "no regulariser (alpha 0)": {"alpha": 0.0}, "momentum (beta1 0.9)": {"beta1": 0.9},
+             "no regulariser (alpha 0)": {"alpha": 0.0}, "no momentum (beta1 0)": {"beta1": 0.0},
              "no data noise": {"data_noise_std": 0.0}}
 
 
 def train_variant(change: dict) -> tuple[DeepEnergyModel, float]:
     """Assignment 3's model with one setting changed, trained for n_ablation steps."""
-    cfg = dataclasses.replace(CFG, max_steps=n_ablation, max_epochs=1, **change)
+    cfg = dataclasses.replace(CFG, max_steps=n_ablation, max_epochs=1, ema_decay=0.0, **change)
     config.seed_everything(cfg.seed)
     loader, _ = data.mnist_loaders(cfg.batch_size, cfg.n_train, cfg.n_val, cfg.seed)
     variant_sampler = MCMCSampler((1, 28, 28), cfg.buffer_size, cfg.reinit_prob, cfg.n_steps,
