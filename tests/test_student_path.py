@@ -37,7 +37,7 @@ from ebm_course.instructor.build import scratch_data_root
 from .conftest import ASSIGNMENTS, ROOT
 
 KERNEL = "ebm-course-student"
-STEP_CAP = 60  # training steps per run (the quick profile trains 03 for 1,200, 04 for 500)
+STEP_CAP = 60  # training steps per run (the quick profile trains 03 for 1,600, 04 for 500)
 PROBE = """\
 import importlib.util
 import ebm_course
