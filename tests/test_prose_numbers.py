@@ -49,6 +49,15 @@ def _toy(density: str, method: str) -> Callable[[dict], float]:
     return lambda r: r["equal_budget"]["test_nll"][density][method]
 
 
+def _calibration(overrides: dict, key: str) -> Callable[[dict], float]:
+    """``key`` of the newest calibration run with exactly these settings changed."""
+    def value(r: dict) -> float:
+        runs = [run for run in r["runs"] if run["overrides"] == overrides]
+        assert runs, f"results/jem_calibration.jsonl has no run with --set {overrides}"
+        return runs[-1][key]
+    return value
+
+
 def _long_run(step: int, key: str) -> Callable[[dict], float]:
     return lambda r: r["long_run"][str(step)][key]
 
@@ -66,6 +75,7 @@ RECIPE, NO_ALPHA, NO_MOMENTUM, NO_RESTARTS, NO_NOISE = (
     "no restarts (reinit_prob 0)", "no data noise")
 M02, M03, M04, M05, M06 = ("02_toy_densities", "03_mnist_ebm", "04_glyph_jem",
                            "05_ood_detection", "06_sampling_likelihood")
+CAL = "jem_calibration"  # results/jem_calibration.jsonl: the quick JEM with settings changed
 
 CLAIMS = [
     # 02, section 10 (equal budgets) and Question 2's model answer
@@ -141,6 +151,29 @@ CLAIMS = [
           lambda r: r["calibration_ece"]["classifier"], tol=0.005),
     Claim(M04, "(ECE about 0.01 against about 0.2 for JEM)", "0.2", M04,
           lambda r: r["calibration_ece"]["JEM"], tol=0.03),
+    # 04, Question 5's model answer: the calibration experiments (benchmarks/jem_calibration.py)
+    Claim(M04, "is about 6 on test glyphs against about 22 for a classifier trained as long", "6",
+          CAL, _calibration({}, "mean_neg_energy_test"), tol=0.5),
+    Claim(M04, "is about 6 on test glyphs against about 22 for a classifier trained as long", "22",
+          CAL, _calibration({"px_weight": 0.0}, "mean_neg_energy_test"), tol=1.0),
+    Claim(M04, "the mean margin between the top two logits about 2.4 (8.5 for", "2.4", CAL,
+          _calibration({}, "mean_top2_margin"), tol=0.05),
+    Claim(M04, "the mean margin between the top two logits about 2.4 (8.5 for", "8.5", CAL,
+          _calibration({"px_weight": 0.0}, "mean_top2_margin"), tol=0.05),
+    Claim(M04, "`alpha = 0` gives ECE 0.17 and `alpha = 0.001` 0.18", "0.17", CAL,
+          _calibration({"alpha": 0.0}, "ece")),
+    Claim(M04, "`alpha = 0` gives ECE 0.17 and `alpha = 0.001` 0.18", "0.18", CAL,
+          _calibration({"alpha": 0.001}, "ece")),
+    Claim(M04, "10 or 20 SGLD steps per iteration give 0.23 and 0.24", "0.23", CAL,
+          _calibration({"n_steps": 10}, "ece")),
+    Claim(M04, "10 or 20 SGLD steps per iteration give 0.23 and 0.24", "0.24", CAL,
+          _calibration({"n_steps": 20}, "ece")),
+    Claim(M04, "half the weight on $\\log p(x)$ gives 0.16", "0.16", CAL,
+          _calibration({"px_weight": 0.05}, "ece")),
+    Claim(M04, "(logits multiplied by about 3) brings JEM's ECE to 0.004", "3", CAL,
+          lambda r: 1.0 / _calibration({}, "validation_temperature")(r), tol=0.5),
+    Claim(M04, "(logits multiplied by about 3) brings JEM's ECE to 0.004", "0.004", CAL,
+          _calibration({}, "ece_after_temperature")),
     # 05, Question 1's model answer (glyph OOD) and the corrected scores
     *(Claim(M05, quote, number, M05, _ood("glyph_ood", model, score, ood))
       for quote, number, model, score, ood in (
@@ -200,6 +233,11 @@ def _prose(notebook: str) -> str:
 
 
 def _results(name: str) -> dict:
+    """A results JSON; a JSON-lines file (one run a line) as ``{"profile", "runs"}``."""
+    lines = ROOT / "results" / f"{name}.jsonl"
+    if lines.exists():
+        return {"profile": "quick", "runs": [json.loads(line) for line in
+                                             lines.read_text().splitlines() if line.strip()]}
     return json.loads((ROOT / "results" / f"{name}.json").read_text())
 
 
