@@ -41,6 +41,11 @@ class Claim:
         return x - half, x + half
 
 
+def _quoted(notebook: str, quote: str, results: str, *numbers: tuple) -> list[Claim]:
+    """One claim per number of a quote: ``(number, value)`` or ``(number, value, tol)``."""
+    return [Claim(notebook, quote, number, results, *rest) for number, *rest in numbers]
+
+
 def _ablation(name: str, key: str) -> Callable[[dict], float]:
     return lambda r: r["ablations"][name][key]
 
@@ -105,36 +110,29 @@ CLAIMS = [
     Claim(M03, "(mean $-E$ -0.042 against -0.033 for the originals", "-0.033", M03,
           lambda r: r["mean_neg_energy_original"]),
     # 03, Question 3's model answer (section 7's table)
-    Claim(M03, "buffer scores IS 4.9 with all 10 classes and AUROC 0.71", "4.9", M03,
-          _ablation(RECIPE, "buffer_inception_score")),
-    Claim(M03, "buffer scores IS 4.9 with all 10 classes and AUROC 0.71", "10", M03,
-          _ablation(RECIPE, "buffer_classes_present")),
-    Claim(M03, "buffer scores IS 4.9 with all 10 classes and AUROC 0.71", "0.71", M03,
-          _ablation(RECIPE, "auroc_vs_flipped")),
-    Claim(M03, r"$|E| \approx 8.6$ (0.09 with it)", "8.6", M03,
-          _ablation(NO_ALPHA, "mean_abs_energy_data")),
-    Claim(M03, r"$|E| \approx 8.6$ (0.09 with it)", "0.09", M03,
-          _ablation(RECIPE, "mean_abs_energy_data")),
-    Claim(M03, "Its samples are not worse yet (IS 5.0)", "5.0", M03,
-          _ablation(NO_ALPHA, "buffer_inception_score")),
-    Claim(M03, "the buffer fell to IS 4.3 with 8 classes and the flip AUROC to 0.61", "4.3", M03,
-          _ablation(NO_MOMENTUM, "buffer_inception_score")),
-    Claim(M03, "the buffer fell to IS 4.3 with 8 classes and the flip AUROC to 0.61", "8", M03,
-          _ablation(NO_MOMENTUM, "buffer_classes_present")),
-    Claim(M03, "the buffer fell to IS 4.3 with 8 classes and the flip AUROC to 0.61", "0.61", M03,
-          _ablation(NO_MOMENTUM, "auroc_vs_flipped")),
-    Claim(M03, "a similar IS (4.7) and a slightly lower AUROC (0.68)", "4.7", M03,
-          _ablation(NO_RESTARTS, "buffer_inception_score")),
-    Claim(M03, "a similar IS (4.7) and a slightly lower AUROC (0.68)", "0.68", M03,
-          _ablation(NO_RESTARTS, "auroc_vs_flipped")),
-    Claim(M03, "(0.724 against 0.746)", "0.724", M03, _ablation(NO_RESTARTS, "buffer_diversity")),
-    Claim(M03, "(0.724 against 0.746)", "0.746", M03, _ablation(RECIPE, "buffer_diversity")),
-    Claim(M03, "(IS 4.8, 9 classes, AUROC 0.69)", "4.8", M03,
-          _ablation(NO_NOISE, "buffer_inception_score")),
-    Claim(M03, "(IS 4.8, 9 classes, AUROC 0.69)", "9", M03,
-          _ablation(NO_NOISE, "buffer_classes_present")),
-    Claim(M03, "(IS 4.8, 9 classes, AUROC 0.69)", "0.69", M03,
-          _ablation(NO_NOISE, "auroc_vs_flipped")),
+    *_quoted(M03, "buffer scores IS 4.9 with all 10 classes and AUROC 0.71", M03,
+             ("4.9", _ablation(RECIPE, "buffer_inception_score")),
+             ("10", _ablation(RECIPE, "buffer_classes_present")),
+             ("0.71", _ablation(RECIPE, "auroc_vs_flipped"))),
+    *_quoted(M03, r"$|E| \approx 8.6$ (0.09 with it)", M03,
+             ("8.6", _ablation(NO_ALPHA, "mean_abs_energy_data")),
+             ("0.09", _ablation(RECIPE, "mean_abs_energy_data"))),
+    *_quoted(M03, "Its samples are not worse yet (IS 5.0)", M03,
+             ("5.0", _ablation(NO_ALPHA, "buffer_inception_score"))),
+    *_quoted(M03, "the buffer fell to IS 4.3 with 8 classes and the flip AUROC to 0.61", M03,
+             ("4.3", _ablation(NO_MOMENTUM, "buffer_inception_score")),
+             ("8", _ablation(NO_MOMENTUM, "buffer_classes_present")),
+             ("0.61", _ablation(NO_MOMENTUM, "auroc_vs_flipped"))),
+    *_quoted(M03, "a similar IS (4.7) and a slightly lower AUROC (0.68)", M03,
+             ("4.7", _ablation(NO_RESTARTS, "buffer_inception_score")),
+             ("0.68", _ablation(NO_RESTARTS, "auroc_vs_flipped"))),
+    *_quoted(M03, "(0.724 against 0.746)", M03,
+             ("0.724", _ablation(NO_RESTARTS, "buffer_diversity")),
+             ("0.746", _ablation(RECIPE, "buffer_diversity"))),
+    *_quoted(M03, "(IS 4.8, 9 classes, AUROC 0.69)", M03,
+             ("4.8", _ablation(NO_NOISE, "buffer_inception_score")),
+             ("9", _ablation(NO_NOISE, "buffer_classes_present")),
+             ("0.69", _ablation(NO_NOISE, "auroc_vs_flipped"))),
     # 04, Question 4's model answer (the long run) and Question 5's (calibration)
     *(Claim(M04, "(-8.3 at K = 16, -10.2 at 64, -11.9 at 512)", number, M04,
             _long_run(step, "energy_mean")) for number, step in (("-8.3", 16), ("-10.2", 64),
