@@ -29,6 +29,13 @@ c.Execute.extra_arguments = [
     "--IPKernelApp.exec_lines=__import__('ebm_course.instructor.grading.limits')"
     ".instructor.grading.limits.install_kernel_guard()"]
 
+# A test cell's stderr (a warning, a library's notice) is turned into a stdout note before
+# nbgrader scores the cell, which would otherwise give it 0; errors still score 0
+# (ebm_course/instructor/grading/stderr_notes.py).
+from ebm_course.instructor.grading.stderr_notes import autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
 # A student who deletes a graded cell gets it back, with its tests, at autograde time.
 c.OverwriteCells.add_missing_cells = True
 

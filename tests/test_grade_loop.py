@@ -147,6 +147,23 @@ EXPECTED = {
                "ula_chain_tests": 0, "histogram_tv_tests": 0},
     "tampered": {"gmm_energy_tests": 0, "grid_log_partition_tests": 3, "cd_gradient_tests": 0,
                  "ula_chain_tests": 0, "histogram_tv_tests": 2},
+    # Correct, but every part writes to stderr: warnings and notices never cost points.
+    "warns": {"gmm_energy_tests": 2, "grid_log_partition_tests": 3, "cd_gradient_tests": 3,
+              "ula_chain_tests": 3, "histogram_tv_tests": 2},
+}
+
+# How the "warns" student's correct parts write to stderr, each in another way.
+WARNS = {
+    "gmm_energy": (GMM, "    import warnings\n"
+                   "    warnings.warn('a UserWarning from a correct solution')\n"),
+    "grid_log_partition": (GLP, "    import warnings\n"
+                           "    warnings.warn('a FutureWarning', FutureWarning)\n"),
+    "cd_gradient": (CDG, "    import warnings\n"
+                    "    warnings.warn('a DeprecationWarning', DeprecationWarning)\n"),
+    "ula_chain": (ULA, "    import sys\n"
+                  "    print('written to sys.stderr directly', file=sys.stderr)\n"),
+    "histogram_tv": (TV, "    import os\n"
+                     "    os.write(2, b'written to file descriptor 2\\n')\n"),
 }
 
 
@@ -200,6 +217,15 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
                 not in ("grid_log_partition_tests", "histogram_tv_tests")]
     nbformat.write(nb, folder / "tampered" / "01_theory.ipynb")
+
+    # Correct parts that warn or write to stderr (and then call the reference).
+    nb = load()
+    for part, (signature, noise) in WARNS.items():
+        call = signature.replace(", generator=None", ", generator").replace(", dim=2", ", dim")
+        _define(_cell(nb, part), signature,
+                noise + "    from ebm_course.instructor.reference import theory as ref01\n"
+                f"    return ref01.{call}\n")
+    nbformat.write(nb, folder / "warns" / "01_theory.ipynb")
 
     # Not a notebook at all: nbgrader cannot grade it; nobody else may suffer.
     (folder / "corrupt" / "01_theory.ipynb").write_text("{ this is not json")
@@ -276,6 +302,8 @@ def test_hostile_feedback_says_what_was_expected(hostile):
     assert "more than the 256 MiB of memory a hidden case allows" in feedback  # histogram_tv
     assert "can't allocate memory" in feedback  # the visible hog hit the kernel's cap
     assert "CellTimeoutError" in feedback or "KeyboardInterrupt" in feedback  # the visible hang
+    warns = _text(hostile["root"] / "feedback" / "warns" / "01_theory" / "01_theory.html")
+    assert "written to stderr; warnings cost no points" in warns and "a FutureWarning" in warns
     tampered = _text(hostile["root"] / "feedback" / "tampered" / "01_theory" / "01_theory.html")
     assert "SyntaxError" in tampered and "was missing from the submission" in tampered
 
