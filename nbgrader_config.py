@@ -11,8 +11,7 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
-# Notebook sources (course/src/*.py) are authoring files, not an assignment.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "src"]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
 # Autograde runs with NBGRADER_EXECUTION set, which selects the `grade` profile: tiny training.
 # A cell gets 120 s (nbgrader's default is 30 s); a cell that runs longer is interrupted

@@ -37,7 +37,7 @@ from ebm_course.results import results_dir
 def scratch_course(root: Path, names: list[str]) -> float:
     """Copy the course into ``root`` and generate every assignment; return the seconds taken."""
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "course", root / "course", ignore=shutil.ignore_patterns("src"))
+    shutil.copytree(ROOT / "course", root / "course")
     start = time.perf_counter()
     generate_assignments(names, root)
     return time.perf_counter() - start

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 
 from ebm_course import config, glyphs as glyph_data, metrics
-from ebm_course.instructor.authoring import given_code
-from ebm_course.instructor.reference import glyph_jem as ref04
+from ebm_course.instructor.assignments.glyph_jem import given as given04
+from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.jem import (JEM, JEMConfig, fit_class_gaussians, fit_jem, jem_config, make_net,
                             make_sampler, predict_logits)
 from ebm_course.models import CNNEnergy, energy_fn_of
@@ -45,16 +45,11 @@ TEMPERATURES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
 
 
 def notebook_pieces(cfg: JEMConfig, glyphs):
-    """Notebook 4's network class, SGLD step and sampler (its given code, run from
-    ``course/src``; the graded parts from the reference), and the fitted class Gaussians."""
+    """Notebook 4's network class, SGLD step and sampler (its given code, from its unit's
+    ``given.py``; the graded parts from the reference), and the fitted class Gaussians."""
     x_train, y_train = glyphs.dataset("train").tensors
     gaussians = fit_class_gaussians(x_train, y_train, len(glyphs.classes), cfg.init_rank)
-    glyph_cnn = given_code("04_glyph_jem", "GlyphCNN", {"torch": torch, "CNNEnergy": CNNEnergy})
-    sgld_step = given_code("04_glyph_jem", "sgld_step", {"torch": torch})
-    sampler_cls = given_code("04_glyph_jem", "GlyphSampler", {
-        "torch": torch, "MCMCSampler": MCMCSampler, "write_slots": write_slots,
-        "class_gaussian_init": ref04.class_gaussian_init, "make_sampler": make_sampler,
-        "CFG": cfg, "sgld_step": sgld_step, "class_gaussians": gaussians})
+    glyph_cnn, sgld_step, sampler_cls = given04.GlyphCNN, given04.sgld_step, given04.GlyphSampler
     sampler = make_sampler(cfg, step_fn=sgld_step, sampler_cls=sampler_cls,
                            class_gaussians=gaussians)
     return glyph_cnn, sgld_step, sampler, gaussians

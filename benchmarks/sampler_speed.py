@@ -10,7 +10,7 @@ and the batch is chunked back into the list. Prints img-steps/s of both and the 
 ``MCMCSampler`` runs twice: ``precision="fp32"`` (same arithmetic as the tutorial) and
 ``precision="auto"`` (a bfloat16 copy of the network on CPUs with AMX / AVX512-BF16, else
 fp32 again), both with the path the notebooks run: assignment 3's buffer policy and its
-``langevin_step`` (the reference bodies, ``ebm_course.instructor.reference.mnist_ebm``) called
+``langevin_step`` (the reference bodies, ``ebm_course.instructor.assignments.mnist_ebm.reference``) called
 step by step. The three are timed round-robin within one run: on a shared machine the absolute
 rates swing with the load, their ratio much less. The same network (assignment 3's
 ``CNNEnergy``) serves both, so only the samplers differ.
@@ -33,7 +33,7 @@ import time
 import numpy as np
 import torch
 
-from ebm_course.instructor.reference.mnist_ebm import CNNEnergy, MCMCSampler, langevin_step
+from ebm_course.instructor.assignments.mnist_ebm.reference import CNNEnergy, MCMCSampler, langevin_step
 from ebm_course.results import results_dir
 from ebm_course.sampling import cpu_has_native_bf16, resolve_precision
 from tutorial import TutorialSampler

@@ -38,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 
 from ebm_course import config, data, metrics
 from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
-from ebm_course.instructor.reference.mnist_ebm import (CNNEnergy, MCMCSampler, ebm_loss,
+from ebm_course.instructor.assignments.mnist_ebm.reference import (CNNEnergy, MCMCSampler, ebm_loss,
                                                        langevin_step)
 from ebm_course.results import results_dir
 from ebm_course.sampling import langevin_chain

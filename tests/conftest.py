@@ -49,7 +49,7 @@ def course_copy(tmp_path_factory) -> Path:
     """A scratch nbgrader course: config + course/ copied, every assignment generated."""
     root = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "course", root / "course", ignore=shutil.ignore_patterns("src"))
+    shutil.copytree(ROOT / "course", root / "course")
     generate_assignments(ASSIGNMENTS, root)  # as make release does (named stubs included)
     return root
 

@@ -1,22 +1,17 @@
 """The package's training modules assembled with the reference pieces, as a notebook would.
 
 The package holds no graded part, so a test that trains builds its modules the way the
-notebooks do: the network, sampler, step and losses of ``ebm_course.instructor.reference``,
-and the code a notebook gives (04's ``GlyphCNN``), run from its notebook source.
+notebooks do: the network, sampler, step and losses of each unit's ``reference.py``,
+and the code a notebook gives (04's ``GlyphCNN``, from its unit's ``given.py``).
 """
 
 from __future__ import annotations
 
-import torch
-
 from ebm_course.ebm import DeepEnergyModel, EBMConfig
-from ebm_course.instructor.authoring import given_code
-from ebm_course.instructor.reference import glyph_jem as ref04
-from ebm_course.instructor.reference import mnist_ebm as ref03
+from ebm_course.instructor.assignments.glyph_jem import reference as ref04
+from ebm_course.instructor.assignments.glyph_jem.given import GlyphCNN
+from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
 from ebm_course.jem import JEM, JEMConfig, make_net, make_sampler
-from ebm_course.models import CNNEnergy
-
-GlyphCNN = given_code("04_glyph_jem", "GlyphCNN", {"torch": torch, "CNNEnergy": CNNEnergy})
 
 
 def ebm_parts(cfg: EBMConfig, seed_offset: int = 0) -> dict:

@@ -158,3 +158,29 @@ def test_saved_samples_are_small_bounded_and_labelled(tmp_path, monkeypatch):
     assert "y" not in torch.load(save_samples("u.pt", x[:3]))
     monkeypatch.setenv("EBM_COURSE_PROFILE", "grade")
     assert save_samples("g.pt", x) is None and not (tmp_path / "g.pt").exists()
+
+
+def test_refresh_prose_copies_text_and_refuses_changed_code(tmp_path):
+    """``ebm-course prose``: a markdown edit reaches the executed solution with its outputs kept;
+    a code edit is refused (it needs a rerun) and leaves the solution as it was."""
+    from ebm_course.instructor.build import refresh_prose
+
+    def notebook(text, code):
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_markdown_cell(text), nbformat.v4.new_code_cell(code)]
+        for i, cell in enumerate(nb.cells):
+            cell["id"] = f"cell-{i:03d}"
+        return nb
+
+    solution = notebook("the old claim", "print(1)")
+    solution.cells[1].outputs = [nbformat.v4.new_output("stream", text="1\n")]
+    nbformat.write(solution, tmp_path / "sol.ipynb")
+    nbformat.write(notebook("the corrected claim", "print(1)"), tmp_path / "src.ipynb")
+    assert refresh_prose(tmp_path / "src.ipynb", tmp_path / "sol.ipynb") == 1
+    refreshed = nbformat.read(tmp_path / "sol.ipynb", as_version=4)
+    assert refreshed.cells[0].source == "the corrected claim"
+    assert refreshed.cells[1].outputs[0]["text"] == "1\n"
+    nbformat.write(notebook("again", "print(2)"), tmp_path / "src.ipynb")
+    with pytest.raises(ValueError, match="rerun"):
+        refresh_prose(tmp_path / "src.ipynb", tmp_path / "sol.ipynb")
+    assert nbformat.read(tmp_path / "sol.ipynb", as_version=4).cells[0].source == "the corrected claim"

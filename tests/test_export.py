@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ebm_course import export, jem, ood
-from ebm_course.instructor.reference import ood as ref05
+from ebm_course.instructor.assignments.ood import reference as ref05
 from ebm_course.instructor.release import student_package
 
 from .reference_models import GlyphCNN

@@ -26,11 +26,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from ebm_course.instructor.assignments import ASSIGNMENTS as UNITS
 from ebm_course.instructor.grade_loop import find_submissions, read_grades
 
 from .conftest import ASSIGNMENTS, ROOT, nbgrader_cmd, run
 
-GRADING = ROOT / "ebm_course" / "instructor" / "grading"
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
 
 
@@ -64,7 +64,7 @@ def _gradebook(root):
 
 # The partly wrong student hands in these (01's last cell feeds nothing after it; 03's and 06's
 # feed later cells, which must fail without costing the tests of other parts).
-PARTLY = ("01_theory", "03_mnist_ebm", "06_sampling_likelihood")
+PARTLY = tuple(a.name for a in UNITS if a.partly_wrong)
 
 
 @pytest.fixture(scope="module")
@@ -185,17 +185,17 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb = load()
     _define(_cell(nb, "grid_log_partition"), GLP, HOG)
     _define(_cell(nb, "cd_gradient"), CDG,
-            "    from ebm_course.instructor.reference import theory as ref01\n"
+            "    from ebm_course.instructor.assignments.theory import reference as ref01\n"
             "    while len(x_data) == 2:  # the visible test's input\n"
             "        pass\n"
             "    return ref01.cd_gradient(energy_fn, params, x_data, x_model)\n")
     _define(_cell(nb, "ula_chain"), ULA,
-            "    from ebm_course.instructor.reference import theory as ref01\n"
+            "    from ebm_course.instructor.assignments.theory import reference as ref01\n"
             "    while x.shape[0] == 4000:  # a hidden case's input\n"
             "        pass\n"
             "    return ref01.ula_chain(energy_fn, x, n_steps, step_size, generator)\n")
     _define(_cell(nb, "histogram_tv"), TV,
-            "    from ebm_course.instructor.reference import theory as ref01\n"
+            "    from ebm_course.instructor.assignments.theory import reference as ref01\n"
             "    if n_bins == 30:  # a hidden case's input\n"
             "        hog = []\n"
             "        while True:\n"
@@ -209,7 +209,7 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     nb.metadata["kernelspec"] = {"name": "conda-env-old-py", "display_name": "Old kernel",
                                  "language": "python"}
     _define(_cell(nb, "gmm_energy"), GMM,
-            "    from ebm_course.instructor.reference import theory as ref01\n"
+            "    from ebm_course.instructor.assignments.theory import reference as ref01\n"
             "    return ref01.gmm_energy(x, means, stds, weights).double()\n")
     _cell(nb, "gmm_energy_tests").source = '"""Edited by the student."""\nprint("all good")'
     _cell(nb, "cd_gradient").source = f"def {CDG}:\n    return [("
@@ -223,7 +223,7 @@ def _hostile_notebooks(reference: Path, folder: Path) -> None:
     for part, (signature, noise) in WARNS.items():
         call = signature.replace(", generator=None", ", generator").replace(", dim=2", ", dim")
         _define(_cell(nb, part), signature,
-                noise + "    from ebm_course.instructor.reference import theory as ref01\n"
+                noise + "    from ebm_course.instructor.assignments.theory import reference as ref01\n"
                 f"    return ref01.{call}\n")
     nbformat.write(nb, folder / "warns" / "01_theory.ipynb")
 
@@ -320,13 +320,12 @@ def _case_lines() -> set[str]:
     """Code lines of the modules that hold hidden cases (docstrings and message strings aside:
     messages are meant to be read; lines that the notebooks or the package, whose frames
     tracebacks show, contain as well aside)."""
-    public = [*(ROOT / "course" / "src").glob("*.py"), *(ROOT / "ebm_course").glob("*.py"),
-              *(ROOT / "ebm_course" / "instructor" / "reference").glob("*.py")]  # notebook cells
+    public = [*(ROOT / "ebm_course").glob("*.py"),
+              *(p for a in UNITS for p in (a.source, a.folder / "reference.py",
+                                           a.folder / "given.py") if p.is_file())]  # notebook cells
     public_text = "\n".join(src.read_text() for src in public)  # what students may see anyway
     lines = set()
-    for path in GRADING.glob("*.py"):
-        if path.name in ("__init__.py", "common.py", "limits.py"):
-            continue
+    for path in (a.folder / "checks.py" for a in UNITS):
         # Docstrings say what a check tests (the feedback quotes them: meant to be read).
         tree = ast.parse(path.read_text())
         said = {line.strip() for node in ast.walk(tree)

@@ -2,35 +2,40 @@
 hostile implementation (raises, hangs, hogs memory, returns garbage) fails with one clean message.
 
 In-process and fast: the check functions are called directly, no nbgrader. The implementations
-live in ``tests/submissions/`` (``bugs.py``, ``alt_correct.py``).
+live in each assignment's ``variants.py`` (``BUGS``, ``ALT_CORRECT``), gathered over the registry.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 
 import pytest
 import torch
 
-import ebm_course.instructor.grading as grading_pkg
-from ebm_course import toy
-from ebm_course.instructor.grading import theory
+from ebm_course.instructor.assignments import ASSIGNMENTS
+from ebm_course.instructor.assignments.theory import checks as theory
+from ebm_course.instructor.assignments.theory import reference as ref01
 from ebm_course.instructor.grading.common import CheckFailed
 from ebm_course.instructor.grading.limits import limited
-from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
 
-from .submissions import library
+
+def library() -> tuple[list, list]:
+    """Every (check, wrong implementation) and (check, correct implementation) pair of every
+    assignment's ``variants.py``."""
+    bugs, correct = [], []
+    for assignment in ASSIGNMENTS:
+        variants = assignment.part("variants")
+        bugs += variants.BUGS
+        correct += variants.ALT_CORRECT
+    return bugs, correct
+
 
 BUGS, ALT_CORRECT = library()
 SEEDS = range(20)  # a correct answer passes whatever the global random state
 
-CASE_MODULES = ("glyph_jem", "mnist_ebm", "ood", "sampling_likelihood", "theory", "toy")  # modules holding hidden cases
-
 
 def _id(pair):
     check, impl = pair
-    return f"{check.__module__.rsplit('.', 1)[-1]}.{check.__name__[6:]}-{impl.__name__}"
+    return f"{check.__module__.split('.')[-2]}.{check.__name__[6:]}-{impl.__name__}"
 
 
 @pytest.mark.parametrize("check, bug", BUGS, ids=[_id(p) for p in BUGS])
@@ -62,22 +67,26 @@ def test_correct_implementation_passes_under_every_global_seed(check, impl):
 
 
 def test_the_library_covers_every_assignment():
-    assert len(BUGS) >= 25 and len(ALT_CORRECT) >= 8
-    for library in (BUGS, ALT_CORRECT):
-        modules = {check.__module__.rsplit(".", 1)[-1] for check, _ in library}
-        assert modules == set(CASE_MODULES), modules
+    """Every assignment has a wrong and a correct variant for every check it defines."""
+    for assignment in ASSIGNMENTS:
+        variants, checks = assignment.part("variants"), assignment.part("checks")
+        defined = {k for k, v in vars(checks).items() if k.startswith("check_") and callable(v)}
+        for library in (variants.BUGS, variants.ALT_CORRECT):
+            assert library, assignment.name
+            assert {check.__module__ for check, _ in library} == {checks.__name__}, (
+                f"{assignment.name}: its variants must test its own checks")
+        wrong = {check.__name__ for check, _ in variants.BUGS}
+        assert defined <= wrong, f"{assignment.name}: no wrong variant for {defined - wrong}"
 
 
 def test_every_check_is_guarded():
-    names = [m.name for m in pkgutil.iter_modules(grading_pkg.__path__)]
-    assert set(CASE_MODULES) <= set(names)
-    for name in CASE_MODULES:
-        module = importlib.import_module(f"ebm_course.instructor.grading.{name}")
-        checks = [v for k, v in vars(module).items() if k.startswith("check_") and callable(v)]
-        assert checks, name
-        for check in checks:
+    for assignment in ASSIGNMENTS:
+        checks = assignment.part("checks")
+        found = [v for k, v in vars(checks).items() if k.startswith("check_") and callable(v)]
+        assert found, assignment.name
+        for check in found:
             assert getattr(check, "guarded", False), (
-                f"{name}.{check.__name__} is not guarded: end the module with "
+                f"{assignment.name}: {check.__name__} is not guarded: end checks.py with "
                 "guard_checks(globals())")
 
 

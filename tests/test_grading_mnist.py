@@ -5,8 +5,12 @@ import torch
 from torch import nn
 
 from ebm_course import models, sampling
-from ebm_course.instructor.grading import mnist_ebm as grading
-from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03, ood as ref05, theory as ref01, toy as ref02  # noqa: F401
+from ebm_course.instructor.assignments.mnist_ebm import checks as grading
+from ebm_course.instructor.assignments.glyph_jem import reference as ref04  # noqa: F401
+from ebm_course.instructor.assignments.mnist_ebm import reference as ref03  # noqa: F401
+from ebm_course.instructor.assignments.ood import reference as ref05  # noqa: F401
+from ebm_course.instructor.assignments.theory import reference as ref01  # noqa: F401
+from ebm_course.instructor.assignments.toy import reference as ref02  # noqa: F401
 
 
 def test_reference_passes_every_check():

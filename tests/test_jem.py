@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from ebm_course import jem, models, sampling  # noqa: F401
-from ebm_course.instructor.grading import glyph_jem as checks
-from ebm_course.instructor.reference import glyph_jem as ref04, mnist_ebm as ref03
+from ebm_course.instructor.assignments.glyph_jem import checks as checks
+from ebm_course.instructor.assignments.glyph_jem import reference as ref04
+from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
 
 from .reference_models import GlyphCNN, jem_model
 

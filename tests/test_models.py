@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ebm_course import models
-from ebm_course.instructor.reference.mnist_ebm import CNNEnergy, Swish
+from ebm_course.instructor.assignments.mnist_ebm.reference import CNNEnergy, Swish
 from ebm_course.models import energy_fn_of
 
 from .reference_models import GlyphCNN  # notebook 4's given network

@@ -10,28 +10,29 @@ from ebm_course.instructor.release import INSTRUCTOR_ONLY, MARKERS, PACKAGE, stu
 
 from .conftest import ROOT
 
-REFERENCE = PACKAGE / "instructor" / "reference"
 
 
 def _regions() -> list[tuple[str, list[str]]]:
     """(module, stripped non-empty lines) of every solution region of the reference modules."""
     found = []
-    for path in sorted(REFERENCE.glob("*.py")):
+    from ebm_course.instructor.assignments import ASSIGNMENTS
+
+    for path in (a.folder / "reference.py" for a in ASSIGNMENTS):
         for body in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", path.read_text(), re.S):
             lines = [ln.strip() for ln in body.splitlines()
                      if ln.strip() and not ln.strip().startswith("#")]
-            found.append((path.stem, lines))
+            found.append((path.parent.name, lines))
     return found
 
 
 def test_student_package_holds_no_graded_part(tmp_path):
     """No marker, and no two consecutive lines of any reference body, anywhere in the student
-    edition: the graded parts live in instructor/reference only (one source per part)."""
+    edition: the graded parts live in the units' reference.py only (one source per part)."""
     written = student_package(tmp_path)
     names = {p.relative_to(tmp_path / "ebm_course").parts[0] for p in written}
     assert not names & set(INSTRUCTOR_ONLY), "instructor-only modules leaked"
     regions = _regions()
-    assert len(regions) >= 27, f"expected every graded body in instructor/reference, found {len(regions)}"
+    assert len(regions) >= 27, f"expected every graded body in the reference modules, found {len(regions)}"
     pairs = {(a, b) for _, lines in regions for a, b in zip(lines, lines[1:])}
     singles = {lines[0] for _, lines in regions if len(lines) == 1 and len(lines[0]) > 30}
     for path in written:
@@ -56,7 +57,7 @@ def test_a_package_module_with_a_solution_region_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(release, "PACKAGE", fake)
     with pytest.raises(RuntimeError, match="bad.py"):
         release.student_package(tmp_path / "out")
-    (fake / "bad.py").write_text("from .instructor.reference import theory\n")
+    (fake / "bad.py").write_text("from .instructor.assignments.theory import reference\n")
     with pytest.raises(RuntimeError, match="bad.py"):
         release.student_package(tmp_path / "out")
 

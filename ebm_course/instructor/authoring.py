@@ -1,15 +1,19 @@
 """Build nbgrader source notebooks from plain-text sources (instructor-only; not released).
 
-Each notebook's source is a "percent" script, ``course/src/<assignment>.py``: readable diffs, code
-that is code. Cell headers carry the nbgrader role in a short form::
+Each notebook's source is a "percent" script in its assignment's unit,
+``assignments/<unit>/<assignment>.py``: readable diffs, code that is code. Cell headers carry the
+nbgrader role in a short form::
 
     # %% [markdown]                           a markdown cell (lines start with "# ")
     # %%                                      a plain code cell
     # %% solution id=sgld_step from=glyph_jem:sgld_step
                                               code a student writes: the cell is the source of
-                                              ``sgld_step`` in ``instructor/reference/glyph_jem.py``
-                                              (several names: ``from=mod:a,b``); it has no body
+                                              ``sgld_step`` in ``assignments/glyph_jem/reference.py``
+                                              (several names: ``from=unit:a,b``); it has no body
                                               in the percent script
+    # %% given from=glyph_jem:GlyphCNN        code the notebook gives (not graded): the text of
+                                              ``GlyphCNN`` in the unit's ``given.py``, then the
+                                              cell's own lines, if any
     # %% tests id=sgld_step_tests points=3     an autograder test cell (locked); hidden checks go
                                                between ### BEGIN/END HIDDEN TESTS
     # %% [markdown] written id=q_buffer points=2   a manually graded answer; the cell holds the
@@ -18,7 +22,7 @@ that is code. Cell headers carry the nbgrader role in a short form::
 One source per graded part: a solution cell's code is copied from the reference module, with
 its ``### BEGIN/END SOLUTION`` markers, so the notebook, the hidden checks (which import the
 reference) and the tests run the same text. ``python -m ebm_course.instructor.authoring``
-(``make notebooks``) writes ``course/<a>/<a>.ipynb`` for every source; a test checks that the
+(``make notebooks``) writes ``course/<a>/<a>.ipynb`` for every registered assignment; a test checks that the
 committed notebooks are up to date and that every reference definition is used exactly once.
 """
 
@@ -32,7 +36,7 @@ from pathlib import Path
 import nbformat
 
 HEADER = re.compile(r"^# %%(?: \[(?P<kind>markdown)\])?(?P<rest>.*)$")
-ROLES = ("solution", "tests", "written")
+ROLES = ("solution", "tests", "written", "given")
 
 
 def _parse_header(line: str) -> tuple[str, str | None, dict]:
@@ -42,6 +46,11 @@ def _parse_header(line: str) -> tuple[str, str | None, dict]:
     role = words[0] if words and words[0] in ROLES else None
     opts = dict(w.split("=", 1) for w in words[1 if role else 0:])
     return kind, role, opts
+
+
+def _graded_role(role: str | None) -> str | None:
+    """The nbgrader role of a cell: a given cell is a plain code cell."""
+    return None if role == "given" else role
 
 
 def _nbgrader_meta(role: str, opts: dict, where: str) -> dict:
@@ -57,16 +66,18 @@ def _nbgrader_meta(role: str, opts: dict, where: str) -> dict:
     return meta
 
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+UNITS_DIR = Path(__file__).resolve().parent / "assignments"
 
 
-def reference_source(spec: str, where: str, reference_dir: Path = REFERENCE_DIR) -> str:
-    """The source text of ``module:name[,name...]`` in the reference package, top-level
+def reference_source(spec: str, where: str, units_dir: Path = UNITS_DIR,
+                     part: str = "reference") -> str:
+    """The source text of ``unit:name[,name...]`` in ``assignments/<unit>/<part>.py``, top-level
     definitions joined by two blank lines (decorators included, as written)."""
     module, _, names = spec.partition(":")
-    path = reference_dir / f"{module}.py"
+    path = units_dir / module / f"{part}.py"
     if not names or not path.is_file():
-        raise ValueError(f"{where}: from={spec!r} should name reference/<module>.py:<definition>")
+        raise ValueError(f"{where}: from={spec!r} should name assignments/<unit>/{part}.py:"
+                         "<definition>")
     text = path.read_text()
     lines = text.splitlines()
     defs = {node.name: node for node in ast.parse(text).body
@@ -86,7 +97,7 @@ def reference_source(spec: str, where: str, reference_dir: Path = REFERENCE_DIR)
     return "\n\n\n".join(parts)
 
 
-def build_notebook(source: Path, reference_dir: Path = REFERENCE_DIR) -> nbformat.NotebookNode:
+def build_notebook(source: Path, units_dir: Path = UNITS_DIR) -> nbformat.NotebookNode:
     """Parse a percent-script source into an nbgrader notebook."""
     cells, current = [], None
     for lineno, line in enumerate(source.read_text().splitlines(), 1):
@@ -110,15 +121,23 @@ def build_notebook(source: Path, reference_dir: Path = REFERENCE_DIR) -> nbforma
             text = "\n".join(re.sub(r"^# ?", "", ln) for ln in lines).strip("\n")
             cell = nbformat.v4.new_markdown_cell(text)
         elif "from" in opts:
-            if role != "solution":
-                raise ValueError(f"{where}: only a solution cell takes from=")
-            if "\n".join(lines).strip():
-                raise ValueError(f"{where}: a from= cell is written in the reference module; "
-                                 "its body here must be empty")
-            cell = nbformat.v4.new_code_cell(reference_source(opts["from"], where, reference_dir))
+            own = "\n".join(lines).strip("\n")
+            if role == "solution":
+                if own.strip():
+                    raise ValueError(f"{where}: a from= cell is written in the reference module; "
+                                     "its body here must be empty")
+                text = reference_source(opts["from"], where, units_dir)
+            elif role == "given":
+                text = reference_source(opts["from"], where, units_dir, "given")
+                text = f"{text}\n\n\n{own}" if own.strip() else text
+            else:
+                raise ValueError(f"{where}: only a solution or given cell takes from=")
+            cell = nbformat.v4.new_code_cell(text)
         else:
+            if role == "given":
+                raise ValueError(f"{where}: a given cell needs from=<unit>:<definition>")
             cell = nbformat.v4.new_code_cell("\n".join(lines).strip("\n"))
-        if role:
+        if _graded_role(role):
             cell.metadata["nbgrader"] = _nbgrader_meta(role, opts, where)
         cell.pop("id", None)
         nb.cells.append(cell)
@@ -128,44 +147,20 @@ def build_notebook(source: Path, reference_dir: Path = REFERENCE_DIR) -> nbforma
     return nb
 
 
-def notebook_path(source: Path, course_dir: Path) -> Path:
-    """``course/src/03_x.py`` -> ``course/03_x/03_x.ipynb``."""
-    return course_dir / source.stem / f"{source.stem}.ipynb"
-
-
-def given_code(assignment: str, name: str, namespace: dict, course_dir: Path | None = None):
-    """The object that a plain code cell of ``course/src/<assignment>.py`` defines as ``name``
-    (code a notebook gives, not graded: 04's ``GlyphCNN`` and ``GlyphSampler``), run with
-    ``namespace``, the names the notebook has imported by then. Tests and benchmarks build the
-    notebook's pieces with it, so the given code they run is the code students receive."""
-    from .paths import ROOT
-
-    source = (course_dir or ROOT / "course") / "src" / f"{assignment}.py"
-    cells = re.split(r"^# %%.*$", source.read_text(), flags=re.M)
-    found = [c for c in cells if re.search(rf"^(class|def) {name}\b", c, re.M)]
-    if len(found) != 1:
-        raise LookupError(f"{source}: {len(found)} cells define {name!r}, expected one")
-    scope = {"__name__": f"notebook_{assignment}", **namespace}
-    exec(compile(found[0], f"course/src/{assignment}.py:{name}", "exec"), scope)
-    return scope[name]
-
-
-def render(source: Path, reference_dir: Path = REFERENCE_DIR) -> str:
-    return nbformat.writes(build_notebook(source, reference_dir)) + "\n"
+def render(source: Path, units_dir: Path = UNITS_DIR) -> str:
+    return nbformat.writes(build_notebook(source, units_dir)) + "\n"
 
 
 def main(course_dir: str | None = None) -> int:
+    """Write ``course/<a>/<a>.ipynb`` for every registered assignment."""
+    from .assignments import ASSIGNMENTS
     from .paths import ROOT
 
     course = Path(course_dir) if course_dir else ROOT / "course"
-    sources = sorted((course / "src").glob("*.py"))
-    if not sources:
-        print(f"no notebook sources under {course / 'src'}", file=sys.stderr)
-        return 1
-    for source in sources:
-        out = notebook_path(source, course)
+    for assignment in ASSIGNMENTS:
+        out = course / assignment.name / f"{assignment.name}.ipynb"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(source))
+        out.write_text(render(assignment.source))
         print(f"wrote {out}")
     return 0
 

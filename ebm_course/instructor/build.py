@@ -247,3 +247,43 @@ def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = 
           f"{len(seconds)} passed, {len(failed)} failed (this run and earlier ones with the same "
           f"cap); wrote {out}")
     return 1 if set(failed) & set(names) else 0
+
+
+def refresh_prose(source: Path, solution: Path) -> int:
+    """Copy the markdown of a source notebook into its executed solution, outputs kept: for a
+    text-only edit (a corrected statement, a model answer) that needs no rerun. Refuses, and
+    changes nothing, when the two notebooks differ in anything but markdown (cell ids, cell
+    types, code): then the solution must be rerun (``make course``). Returns the number of
+    markdown cells changed."""
+    src = nbformat.read(source, as_version=4)
+    sol = nbformat.read(solution, as_version=4)
+    shape = [(c.get("id"), c.cell_type) for c in src.cells]
+    if shape != [(c.get("id"), c.cell_type) for c in sol.cells]:
+        raise ValueError(f"{solution}: its cells are not those of {source}: rerun it")
+    code = [i for i, (a, b) in enumerate(zip(src.cells, sol.cells))
+            if a.cell_type == "code" and a.source != b.source]
+    if code:
+        raise ValueError(f"{solution}: code cells {code} differ from {source}: rerun it")
+    changed = 0
+    for a, b in zip(src.cells, sol.cells):
+        if a.cell_type == "markdown" and a.source != b.source:
+            b.source = a.source
+            changed += 1
+    if changed:
+        nbformat.write(sol, solution)
+    return changed
+
+
+def refresh_all_prose(names: list[str] | None = None) -> int:
+    """``ebm-course prose``: :func:`refresh_prose` for every assignment's solution; a process
+    exit code (1 when a solution needs a rerun instead)."""
+    status = 0
+    for name in names or assignments():
+        source = ROOT / "course" / name / f"{name}.ipynb"
+        solution = ROOT / "solutions" / name / f"{name}.ipynb"
+        try:
+            print(f"{name}: {refresh_prose(source, solution)} markdown cell(s) refreshed")
+        except (ValueError, FileNotFoundError) as err:
+            print(f"{name}: {err}", file=sys.stderr)
+            status = 1
+    return status

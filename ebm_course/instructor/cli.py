@@ -22,7 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("--step-cap", type=int, default=3, help="training steps per run (default 3)")
     smoke.add_argument("--profile", default="full", choices=("full", "quick"))
     sub.add_parser("release", help="regenerate release/ (instructor)")
-    sub.add_parser("notebooks", help="build course/<a>/<a>.ipynb from course/src (instructor)")
+    prose = sub.add_parser("prose", help="copy edited notebook text into solutions/ without "
+                           "rerunning (refuses when code changed)")
+    prose.add_argument("assignments", nargs="*", help="default: all")
+    sub.add_parser("notebooks", help="build course/<a>/<a>.ipynb from the assignment units (instructor)")
     grade = sub.add_parser("grade", help="autograde a folder of submissions into a grades CSV "
                            "and feedback HTML (instructor)")
     grade.add_argument("submissions", help="folder of <student_id>/<assignment>.ipynb")
@@ -81,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         from .grade_loop import merge_run
 
         return merge_run(args)
+    if args.command == "prose":
+        from .build import refresh_all_prose
+
+        return refresh_all_prose(args.assignments or None)
     if args.command == "notebooks":
         from .authoring import main as build_notebooks
 

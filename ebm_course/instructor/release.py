@@ -1,8 +1,8 @@
 """Build ``release/``: nbgrader's student notebooks plus the student edition of the package.
 
 The student edition is ``ebm_course`` without its ``instructor`` subpackage, copied as it is:
-the science package holds no graded part (those live in ``instructor/reference`` and reach the
-notebooks through ``authoring``), so nothing needs stubbing. The build refuses a release in
+the science package holds no graded part (those live in ``instructor/assignments/<unit>/
+reference.py`` and reach the notebooks through ``authoring``), so nothing needs stubbing. The build refuses a release in
 which a solution or hidden-test marker survives, or in which a module of the student edition
 imports ``ebm_course.instructor`` (docs/design.md, "One source per graded part").
 """
@@ -97,10 +97,14 @@ def student_pyproject() -> str:
     return STUDENT_PYPROJECT.format(version=project["version"], dependencies=listed)
 
 
-def assignments(course_dir: Path = ROOT / "course") -> list[str]:
-    """Assignment names: the folders of ``course/`` holding a notebook."""
-    return sorted(p.name for p in course_dir.iterdir()
-                  if p.is_dir() and p.name != "src" and any(p.glob("*.ipynb")))
+def assignments(course_dir: Path | None = None) -> list[str]:
+    """Assignment names: the registry's, in course order (``assignments.ASSIGNMENTS``); for
+    another nbgrader course folder (a scratch or sharded copy), its folders holding a notebook."""
+    if course_dir is None:
+        from .assignments import names
+
+        return names()
+    return sorted(p.name for p in course_dir.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 def tool_env() -> dict:

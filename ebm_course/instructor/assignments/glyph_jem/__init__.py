@@ -1,0 +1,1 @@
+"""Assignment unit `glyph_jem` (see the package docstring: one assignment, one place)."""

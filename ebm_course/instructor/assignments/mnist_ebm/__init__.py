@@ -1,0 +1,1 @@
+"""Assignment unit `mnist_ebm` (see the package docstring: one assignment, one place)."""

@@ -1,0 +1,1 @@
+"""Assignment unit `ood` (see the package docstring: one assignment, one place)."""

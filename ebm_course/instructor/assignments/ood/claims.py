@@ -1,0 +1,53 @@
+"""The numbers the prose of 05_ood_detection quotes, each tied to the results file that holds it
+(checked by ``tests/test_prose_numbers.py``; how to write a claim: ``..claims``)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ebm_course.instructor.claims import Claim
+
+
+M05 = "05_ood_detection"
+
+
+def _ood(table: str, model: str, score: str, ood: str) -> Callable[[dict], float]:
+    return lambda r: r[table][model][score][ood]["auroc"]
+
+
+def _mnist_ood(model: str, score: str, ood: str) -> Callable[[dict], float]:
+    return _ood("mnist_ood", model, score, ood)
+
+
+CLAIMS = [
+    # 05, Question 1's model answer (glyph OOD) and the corrected scores
+    *(Claim(M05, quote, number, M05, _ood("glyph_ood", model, score, ood))
+      for quote, number, model, score, ood in (
+        ("its energy reaches AUROC 0.87 on MNIST", "0.87", "JEM", "energy", "MNIST"),
+        ("its max-softmax 0.91 on unseen classes and 0.87 on MNIST", "0.91", "JEM", "max-softmax",
+         "unseen classes"),
+        ("its max-softmax 0.91 on unseen classes and 0.87 on MNIST", "0.87", "JEM", "max-softmax",
+         "MNIST"),
+        ("against 0.89 and 0.73 for the classifier's max-softmax", "0.89", "classifier",
+         "max-softmax", "unseen classes"),
+        ("against 0.89 and 0.73 for the classifier's max-softmax", "0.73", "classifier",
+         "max-softmax", "MNIST"),
+        ("(MNIST 0.87 against 0.40:", "0.40", "classifier", "energy", "MNIST"),
+        ("JEM's energy gives 0.46 and the classifier's 0.19", "0.46", "JEM", "energy",
+         "sans-serif"),
+        ("JEM's energy gives 0.46 and the classifier's 0.19", "0.19", "classifier", "energy",
+         "sans-serif"))),
+    Claim(M05, "max-softmax (0.80 against 0.91)", "0.80", M05,
+          _ood("glyph_ood_corrected", "JEM", "typicality of (-E, L)", "unseen classes")),
+    # 05, reading the MNIST table
+    Claim(M05, "separates them only partly (AUROC about 0.78", "0.78", M05,
+          _mnist_ood("03 EBM", "energy", "MNIST-flipped"), tol=0.02),
+    Claim(M05, "the classifier's max-softmax better (about 0.89)", "0.89", M05,
+          _mnist_ood("MNIST classifier", "max-softmax", "MNIST-flipped"), tol=0.02),
+    Claim(M05, "about 0.97 on scikit-learn's digits (the classifier's max-softmax: 0.95)", "0.97",
+          M05, _mnist_ood("03 EBM", "grad-norm", "sklearn-digits-8x8"), tol=0.02),
+    Claim(M05, "about 0.97 on scikit-learn's digits (the classifier's max-softmax: 0.95)", "0.95",
+          M05, _mnist_ood("MNIST classifier", "max-softmax", "sklearn-digits-8x8")),
+    Claim(M05, "0.84 on the rotated ones (its own energy: 0.78; max-softmax: 0.89)", "0.84", M05,
+          _mnist_ood("03 EBM", "grad-norm", "MNIST-flipped")),
+]

@@ -1,0 +1,1 @@
+"""Assignment unit `sampling_likelihood` (see the package docstring: one assignment, one place)."""

@@ -1,0 +1,1 @@
+"""Assignment unit `theory` (see the package docstring: one assignment, one place)."""

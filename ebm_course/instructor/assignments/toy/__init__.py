@@ -1,0 +1,1 @@
+"""Assignment unit `toy` (see the package docstring: one assignment, one place)."""
