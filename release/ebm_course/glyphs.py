@@ -20,6 +20,7 @@ CLI: ``python -m ebm_course.glyphs --out DIR [--format npz|png]``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import sys
@@ -52,7 +53,7 @@ _S = 2 * IMAGE_SIZE  # render at 2x, degrade, then downsample (smooth, anti-alia
 SERIF_FACES = (("eb-garamond", 460), ("eb-garamond", 560), ("cardo", 400), ("cardo", 700),
                ("cormorant-garamond", 600), ("cormorant-garamond", 700),
                ("libre-baskerville", 400), ("crimson-text", 400), ("crimson-text", 600))
-SANS_FACES = (("open-sans", 450),)  # the OOD face; matplotlib's DejaVu Sans when not installed
+SANS_FACES = (("open-sans", 450),)  # the OOD face
 
 
 def class_folder_name(label: str) -> str:
@@ -81,29 +82,40 @@ def split_indices(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 # ----------------------------------------------------------------------------- fonts
 
 
+class FontMissing(FileNotFoundError):
+    """A face the glyph renderer needs is not installed (the set would silently differ)."""
+
+
 def _font_file(family: str, weight: int) -> tuple[str, bool]:
-    """Path of an installed fontpkg face and whether it is a variable font."""
+    """Path of an installed fontpkg face and whether it is a variable font. No fallback: a
+    substitute face would render another glyph set under the same name."""
     try:
         import fontpkg
-
+    except ImportError as err:
+        raise FontMissing("the glyph renderer needs `fontpkg` and the course's faces; they are "
+                          "dependencies of ebm_course: reinstall it (pip install -e .)") from err
+    try:
         chosen = fontpkg.select_file(fontpkg.family(family), fontpkg.normalize_weight(weight),
                                      fontpkg.normalize_style("normal"), True)
-        return str(chosen.path), bool(chosen.variable)
-    except Exception:  # fontpkg missing, or the family is not installed
-        return "", False
+    except fontpkg.FontpkgError as err:
+        raise FontMissing(f"the glyph face {family!r} (weight {weight}) is not installed: "
+                          f"pip install fontpkg-{family} (a dependency of ebm_course)") from err
+    return str(chosen.path), bool(chosen.variable)
 
 
-def _mpl_font(name: str) -> str:
-    from matplotlib import font_manager
-
-    return font_manager.findfont(font_manager.FontProperties(family=name))
+@lru_cache(maxsize=None)
+def fonts_digest(faces: tuple = SERIF_FACES) -> str:
+    """A short hash of the font files ``faces`` render with: part of every glyph cache file's
+    name, so that a cache made with other font files is never read as this set."""
+    digest = hashlib.sha256()
+    for path in sorted({_font_file(family, weight)[0] for family, weight in faces}):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()[:10]
 
 
 @lru_cache(maxsize=None)
 def _load_font(family: str, weight: int, size: int) -> ImageFont.FreeTypeFont:
     path, variable = _font_file(family, weight)
-    if not path:  # fallbacks bundled with matplotlib
-        path, variable = _mpl_font("DejaVu Sans" if family in dict(SANS_FACES) else "DejaVu Serif"), False
     font = ImageFont.truetype(path, size)
     if variable:  # set the weight axis; other axes (width) stay at their defaults
         values = []
@@ -115,8 +127,8 @@ def _load_font(family: str, weight: int, size: int) -> ImageFont.FreeTypeFont:
 
 
 def available_faces(faces=SERIF_FACES) -> list[str]:
-    """The font files the renderer will use for ``faces`` (fallbacks included)."""
-    return [Path(_font_file(f, w)[0] or "matplotlib-fallback").name + f"@{w}" for f, w in faces]
+    """The font files the renderer will use for ``faces``."""
+    return [Path(_font_file(f, w)[0]).name + f"@{w}" for f, w in faces]
 
 
 # ----------------------------------------------------------------------------- rendering
@@ -277,7 +289,7 @@ def glyph_cache_dir() -> Path:
 
 
 def _cache_file(cache: Path, n_total: int, seed: int) -> Path:
-    return cache / f"synthetic-v{VERSION}-n{n_total}-s{seed}.npz"
+    return cache / f"synthetic-v{VERSION}-n{n_total}-s{seed}-f{fonts_digest(SERIF_FACES)}.npz"
 
 
 def save_npz(glyphs: GlyphSet, path: Path) -> None:
@@ -423,7 +435,8 @@ except ImportError:  # pragma: no cover
 
 def _cached_render(name: str, chars: list[str], seed: int, faces, clean: bool,
                    cache: Path | None, progress: bool) -> torch.Tensor:
-    path = (Path(cache) if cache else glyph_cache_dir()) / f"ood-{name}-v{VERSION}-n{len(chars)}-s{seed}.npz"
+    path = (Path(cache) if cache else glyph_cache_dir()) / (
+        f"ood-{name}-v{VERSION}-n{len(chars)}-s{seed}-f{fonts_digest(tuple(faces))}.npz")
     if path.exists():
         with np.load(path) as f:
             return to_tensor(f["images"])
