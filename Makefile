@@ -1,7 +1,8 @@
-# EBM course. Every target installs what it needs into .venv first (python3 >= 3.10 required).
+# EBM course. Every target installs what it needs into .venv first (python3 >= 3.11 required).
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
-#   make test-fast   what needs no notebook run and no real training (under 3 min)
+#   make test-fast   lint, and what needs no notebook run and no real training (under 3 min)
+#   make lint     ruff (errors, unused names, import order); part of make test
 #   make smoke-full [STEP_CAP=3]   every notebook in the full profile, training capped (results/smoke_full.json)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
 #   make bench-train [BUDGET=240]   time to quality: 03's EBM vs the tutorial's, same wall clock (results/bench_train.json)
@@ -14,11 +15,11 @@ SHARED ?= ../shared/data
 JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test test-fast browser grade smoke-full bench bench-train bench-grading clean
+.PHONY: setup data notebooks release course test test-fast lint browser grade smoke-full bench bench-train bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,9p' Makefile
+	@sed -n '2,10p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -45,8 +46,11 @@ release: notebooks
 course: data notebooks
 	$(PY) -m ebm_course.instructor.cli course
 
-test: setup data/MNIST browser
+test: setup data/MNIST browser lint
 	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check ebm_course tests benchmarks
 
 # The browser test needs Debian's chromium and chromedriver; install them when missing and
 # possible (root with apt), else the test says why it skips.
@@ -59,7 +63,7 @@ browser:
 
 # The development tier: unit, analytic, grader and release tests; no notebook execution, no
 # training past a few steps (tests marked `slow` are left out).
-test-fast: setup data/MNIST
+test-fast: setup data/MNIST lint
 	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest -m "not slow"
 
 # The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.

@@ -30,16 +30,25 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from overrides import parse_overrides
 
-from ebm_course import config, glyphs as glyph_data, metrics
+from ebm_course import config, metrics
+from ebm_course import glyphs as glyph_data
 from ebm_course.instructor.assignments.glyph_jem import given as given04
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04
-from ebm_course.jem import (JEM, JEMConfig, fit_class_gaussians, fit_jem, jem_config, make_net,
-                            make_sampler, predict_logits)
-from ebm_course.models import CNNEnergy, energy_fn_of
+from ebm_course.jem import (
+    JEM,
+    JEMConfig,
+    fit_class_gaussians,
+    fit_jem,
+    jem_config,
+    make_net,
+    make_sampler,
+    predict_logits,
+)
+from ebm_course.models import energy_fn_of
 from ebm_course.results import results_dir
-from ebm_course.sampling import MCMCSampler, sampling_mode, write_slots
-from overrides import parse_overrides
+from ebm_course.sampling import sampling_mode
 
 TEMPERATURES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0)
 

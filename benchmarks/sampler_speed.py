@@ -32,11 +32,15 @@ import time
 
 import numpy as np
 import torch
+from tutorial import TutorialSampler
 
-from ebm_course.instructor.assignments.mnist_ebm.reference import CNNEnergy, MCMCSampler, langevin_step
+from ebm_course.instructor.assignments.mnist_ebm.reference import (
+    CNNEnergy,
+    MCMCSampler,
+    langevin_step,
+)
 from ebm_course.results import results_dir
 from ebm_course.sampling import cpu_has_native_bf16, resolve_precision
-from tutorial import TutorialSampler
 
 BATCH, STEPS, STEP_SIZE, NOISE, SHAPE = 128, 60, 10.0, 0.005, (1, 28, 28)
 

@@ -34,16 +34,21 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
+from overrides import parse_overrides
 from sklearn.metrics import roc_auc_score
+from tutorial import TutorialEBM, TutorialSampler
 
 from ebm_course import config, data, metrics
 from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
-from ebm_course.instructor.assignments.mnist_ebm.reference import (CNNEnergy, MCMCSampler, ebm_loss,
-                                                       langevin_step)
+from ebm_course.instructor.assignments.mnist_ebm.reference import (
+    CNNEnergy,
+    MCMCSampler,
+    ebm_loss,
+    langevin_step,
+)
 from ebm_course.results import results_dir
 from ebm_course.sampling import langevin_chain
-from overrides import parse_overrides
-from tutorial import TutorialEBM, TutorialSampler
+
 
 def course_model(seed: int, gen_steps: int, overrides: dict | None = None):
     """Assignment 3 as the quick profile trains it (with ``overrides`` of its settings, for

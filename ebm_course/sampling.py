@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 
 from .models import EnergyFn, energy_fn_of
 
-
 #: One SGLD step, ``step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp) -> x_new``:
 #: the function assignment 3 asks for (``langevin_step``; assignment 4's ``sgld_step``). The
 #: package holds none: every function here that moves a chain takes the caller's.

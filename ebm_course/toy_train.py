@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Callable
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from .config import cap_steps
-from .models import EnergyFn, energy_fn_of
+from .models import energy_fn_of
 from .sampling import sampling_mode
 from .toy import TOY_BOX, Box
 

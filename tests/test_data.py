@@ -1,13 +1,17 @@
 """MNIST-family loading: offline errors that say what to do, IDX files the test writes."""
 
-import gzip
 import struct
 
 import numpy as np
 import pytest
 import torch
 
-from ebm_course.data import DatasetNotFound, dataset_available, load_mnist_family, mnist_loaders
+from ebm_course.data import (
+    DatasetNotFound,
+    dataset_available,
+    load_mnist_family,
+    mnist_loaders,
+)
 
 
 def write_idx(path, array):

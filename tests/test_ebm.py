@@ -1,7 +1,7 @@
 """DeepEnergyModel: a fast_dev_run fit, config per profile, checkpointed buffer."""
 
-import pytorch_lightning as pl
 import pytest
+import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 

@@ -7,7 +7,6 @@ live in each assignment's ``variants.py`` (``BUGS``, ``ALT_CORRECT``), gathered 
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 

@@ -4,9 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from ebm_course import models, sampling
-from ebm_course.instructor.assignments.mnist_ebm import checks as grading
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04  # noqa: F401
+from ebm_course.instructor.assignments.mnist_ebm import checks as grading
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03  # noqa: F401
 from ebm_course.instructor.assignments.ood import reference as ref05  # noqa: F401
 from ebm_course.instructor.assignments.theory import reference as ref01  # noqa: F401

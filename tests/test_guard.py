@@ -9,9 +9,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ebm_course.ebm import EBMConfig
 from ebm_course.guard import DivergenceGuard, buffer_diversity
-from ebm_course.instructor.assignments.mnist_ebm.reference import ebm_loss
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
+from ebm_course.instructor.assignments.mnist_ebm.reference import ebm_loss
 
 from .reference_models import ebm_model, jem_model
 

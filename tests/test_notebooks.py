@@ -6,7 +6,6 @@ covered as soon as it is registered.
 
 from __future__ import annotations
 
-
 import nbformat
 import pytest
 

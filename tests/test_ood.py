@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from ebm_course import ood
-from ebm_course.instructor.assignments.ood import checks as checks
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
+from ebm_course.instructor.assignments.ood import checks as checks
 from ebm_course.instructor.assignments.ood import reference as ref05
 
 SCORES = {"energy": ref05.energy_score, "max-softmax": ref05.max_softmax_score,

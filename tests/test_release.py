@@ -2,14 +2,17 @@
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 
-from ebm_course.instructor.release import INSTRUCTOR_ONLY, MARKERS, PACKAGE, student_package
+from ebm_course.instructor.release import (
+    INSTRUCTOR_ONLY,
+    MARKERS,
+    PACKAGE,
+    student_package,
+)
 
 from .conftest import ROOT
-
 
 
 def _regions() -> list[tuple[str, list[str]]]:
@@ -124,12 +127,11 @@ def test_release_notebooks_match_a_fresh_generation(course_copy):
 def test_student_edition_installs_and_imports(tmp_path):
     """release/ alone is enough for a student: pip-installable, importable, no graded body (the
     network asks for the student's), no instructor module."""
+    import shutil
     import subprocess
     import sys
 
     from .conftest import run
-
-    import shutil
 
     site, student_copy = tmp_path / "site", tmp_path / "release"
     shutil.copytree(ROOT / "release", student_copy)  # setuptools builds in-tree: not in release/

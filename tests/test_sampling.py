@@ -6,12 +6,22 @@ import pytest
 import torch
 
 from ebm_course import sampling
-from ebm_course.instructor.assignments.mnist_ebm.reference import CNNEnergy
-from ebm_course.instructor.assignments.mnist_ebm.reference import MCMCSampler as ReferenceSampler
-from ebm_course.instructor.assignments.mnist_ebm.reference import langevin_step
+from ebm_course.instructor.assignments.mnist_ebm.reference import (
+    CNNEnergy,
+    langevin_step,
+)
+from ebm_course.instructor.assignments.mnist_ebm.reference import (
+    MCMCSampler as ReferenceSampler,
+)
 from ebm_course.models import energy_fn_of
-from ebm_course.sampling import (chain_energy_fn, inpaint, langevin_chain, resolve_precision,
-                                 sampling_mode, write_slots)
+from ebm_course.sampling import (
+    chain_energy_fn,
+    inpaint,
+    langevin_chain,
+    resolve_precision,
+    sampling_mode,
+    write_slots,
+)
 
 
 def MCMCSampler(*args, **kwargs):

@@ -26,7 +26,6 @@ import os
 import shutil
 import sys
 import sysconfig
-from pathlib import Path
 
 import nbformat
 import pytest

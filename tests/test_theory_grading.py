@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 
-from ebm_course import toy, toy_train
-from ebm_course.instructor.assignments.theory import checks as grading_theory
+from ebm_course import toy
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04  # noqa: F401
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03  # noqa: F401
 from ebm_course.instructor.assignments.ood import reference as ref05  # noqa: F401
+from ebm_course.instructor.assignments.theory import checks as grading_theory
 from ebm_course.instructor.assignments.theory import reference as ref01  # noqa: F401
 from ebm_course.instructor.assignments.toy import reference as ref02  # noqa: F401
 

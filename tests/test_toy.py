@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from ebm_course import toy, toy_train
-from ebm_course.instructor.assignments.toy import checks as grading_toy
-from ebm_course.models import energy_fn_of
 from ebm_course.instructor.assignments.theory import reference as ref01
+from ebm_course.instructor.assignments.toy import checks as grading_toy
 from ebm_course.instructor.assignments.toy import reference as ref02
+from ebm_course.models import energy_fn_of
 
 LOSSES = {"cd": {"loss_fn": ref02.cd_loss, "sample_fn": ref02.sgld_sample},
           "sm": {"loss_fn": ref02.exact_sm_loss}, "dsm": {"loss_fn": ref02.dsm_loss},

@@ -17,16 +17,14 @@ holds none of them: :class:`JEM` is a thin LightningModule that trains the piece
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
 from typing import Callable
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .config import cap_steps, display_path
-from .export import export_net, export_path, load_exported
+from .export import export_path, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .sampling import MCMCSampler, StepFn
 from .util import eval_mode, map_batches, net_device

@@ -16,7 +16,13 @@ from pathlib import Path
 
 import torch
 
-from .limits import CheckTimeout, check_memory_mb, check_timeout_s, is_out_of_memory, limited
+from .limits import (
+    CheckTimeout,
+    check_memory_mb,
+    check_timeout_s,
+    is_out_of_memory,
+    limited,
+)
 
 GRADING_DIR = str(Path(__file__).resolve().parent)
 

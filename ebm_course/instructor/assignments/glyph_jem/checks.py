@@ -20,8 +20,11 @@ from torch import nn
 from ebm_course import models
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
-from ebm_course.instructor.grading.common import expect_close, expect_tensor, guard_checks
-
+from ebm_course.instructor.grading.common import (
+    expect_close,
+    expect_tensor,
+    guard_checks,
+)
 
 # ---------------------------------------------------------------- helpers
 

@@ -16,16 +16,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 
+from ebm_course import models, sampling
 from ebm_course.instructor.assignments.glyph_jem import checks as checks
+from ebm_course.instructor.assignments.glyph_jem import checks as glyph_jem
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
-from ebm_course import models
-from ebm_course import sampling
-from ebm_course.instructor.assignments.glyph_jem import checks as glyph_jem
 
 # ---------------------------------------------------------------- class_gaussian_init: wrong
 

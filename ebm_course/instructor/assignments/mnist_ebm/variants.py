@@ -11,9 +11,9 @@ from torch import nn
 
 import ebm_course.models
 from ebm_course.instructor.assignments.mnist_ebm import checks as checks
+from ebm_course.instructor.assignments.mnist_ebm import checks as mnist_ebm
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
 from ebm_course.sampling import write_slots
-from ebm_course.instructor.assignments.mnist_ebm import checks as mnist_ebm
 
 # ================================================================ wrong: Swish
 

@@ -19,7 +19,13 @@ import torch
 
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
 from ebm_course.instructor.assignments.ood import reference as ref05
-from ebm_course.instructor.grading.common import expect_close, expect_tensor, guard_checks, one_thread, reference_in
+from ebm_course.instructor.grading.common import (
+    expect_close,
+    expect_tensor,
+    guard_checks,
+    one_thread,
+    reference_in,
+)
 
 _REF_THRESHOLD = ref05.threshold_at_tpr  # kept before any swap (check_ood_metrics)
 

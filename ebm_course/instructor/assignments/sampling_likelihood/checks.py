@@ -17,7 +17,13 @@ import math
 import torch
 
 from ebm_course.instructor.assignments.sampling_likelihood import reference as ref06
-from ebm_course.instructor.grading.common import expect_close, expect_tensor, guard_checks, one_thread, reference_in
+from ebm_course.instructor.grading.common import (
+    expect_close,
+    expect_tensor,
+    guard_checks,
+    one_thread,
+    reference_in,
+)
 
 _REF_LEAPFROG = ref06.leapfrog  # kept before any swap (check_hmc_step)
 

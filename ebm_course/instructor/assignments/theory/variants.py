@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import types
 
+import numpy as np
 import torch
 
 from ebm_course import toy
 from ebm_course.instructor.assignments.theory import checks as checks
-from ebm_course.instructor.assignments.theory import reference as ref01
 from ebm_course.instructor.assignments.theory import checks as theory
-import numpy as np
+from ebm_course.instructor.assignments.theory import reference as ref01
 
 # ====================================================================== wrong: gmm_energy
 

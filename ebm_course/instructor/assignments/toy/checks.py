@@ -18,8 +18,11 @@ import torch
 
 from ebm_course import toy, toy_train
 from ebm_course.instructor.assignments.toy import reference as ref02
-from ebm_course.instructor.grading.common import expect_close, expect_tensor, guard_checks
-
+from ebm_course.instructor.grading.common import (
+    expect_close,
+    expect_tensor,
+    guard_checks,
+)
 
 # ---------------------------------------------------------------- helpers
 
