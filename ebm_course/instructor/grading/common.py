@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import traceback
 from pathlib import Path
 
@@ -154,3 +155,104 @@ def guard_checks(namespace: dict) -> None:
                 and getattr(value, "__module__", None) == namespace["__name__"]
                 and not getattr(value, "guarded", False)):
             namespace[name] = guarded(value)
+
+
+# ---------------------------------------------------------------- properties of random steps
+
+def _first_tensor(out, what: str) -> torch.Tensor:
+    """The tensor of states a step returned (the first item of a tuple), detached and copied."""
+    new = out[0] if isinstance(out, (tuple, list)) and out else out
+    assert isinstance(new, torch.Tensor), (
+        f"{what}: expected a tensor of new states, got {type(new).__name__}")
+    return new.detach().clone()
+
+
+def expect_generator_advances(call, generator: torch.Generator, what: str) -> None:
+    """``call(generator)`` twice with one generator object: each call must advance that
+    generator, and the two results must differ (a chain continues with the same generator).
+
+    Catches a private generator made from the caller's seed
+    (``torch.Generator().manual_seed(generator.initial_seed())``) and a re-seeded one: both are
+    reproducible and seed-dependent, but every call then draws the same numbers, so a chain adds
+    the same noise at every step."""
+    before = generator.get_state().clone()
+    first = _first_tensor(call(generator), what)
+    assert not torch.equal(generator.get_state(), before), (
+        f"{what}: the generator passed in did not advance: draw every random number from it "
+        "(torch.randn(..., generator=generator)). A private generator made from its seed "
+        "(torch.Generator().manual_seed(generator.initial_seed())) repeats the same numbers at "
+        "every call, so a chain would add the same noise at every step")
+    second = _first_tensor(call(generator), what)
+    assert not torch.equal(first, second), (
+        f"{what}: two consecutive calls with the same generator object gave the same result: "
+        "keep drawing from the generator itself (do not copy or re-seed it), so that a chain "
+        "gets fresh noise at every step")
+
+
+def expect_independent_coordinates(noise: torch.Tensor, std: float, what: str,
+                                   std_desc: str = "", sigmas: float = 6.0) -> None:
+    """``noise`` (N, ...) holds N independent draws of a vector whose coordinates should be
+    independent N(0, std^2): per-coordinate means near 0, variances near std^2 and
+    cross-covariances near 0, each within ``sigmas`` standard errors. Catches one normal per
+    chain broadcast over its coordinates (``torch.randn(n, 1).expand(n, d)``), which has the
+    right variance in every coordinate."""
+    z = noise.detach().double().flatten(1)
+    n, d = z.shape
+    var = std ** 2
+    desc = std_desc or "the noise's std"
+    mean_err = z.mean(0).abs().max().item()
+    assert mean_err <= sigmas * std / math.sqrt(n), (
+        f"{what}: the noise should have mean zero in every coordinate")
+    cov = torch.cov(z.T).reshape(d, d)
+    rel = (cov.diagonal() / var - 1).abs().max().item()
+    assert rel <= sigmas * math.sqrt(2 / (n - 1)), (
+        f"{what}: every coordinate should get noise of variance ({desc})^2 (got up to "
+        f"{100 * rel:.0f}% off): one standard normal per element, times {desc}")
+    if d > 1:
+        off = (cov - torch.diag(cov.diagonal())).abs().max().item() / var
+        assert off <= sigmas / math.sqrt(n), (
+            f"{what}: the noise of different coordinates of a chain is correlated (up to "
+            f"{off:.2f}): draw one standard normal per element (torch.randn(x.shape, ...)), "
+            "not one per chain broadcast over its coordinates")
+
+
+def expect_no_graph(value, what: str) -> None:
+    """``value`` is a tensor that carries no autograd graph (what a chain returns)."""
+    assert isinstance(value, torch.Tensor), (
+        f"{what}: expected a tensor, got {type(value).__name__}")
+    assert not value.requires_grad and value.grad_fn is None, (
+        f"{what}: returned a tensor that carries an autograd graph (requires_grad=True): "
+        "detach the states (x.detach()) at every step, so that no graph links them to the "
+        "input or to the energy's parameters")
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
+def expect_not_aliased(value, source: torch.Tensor, what: str) -> None:
+    """``value`` is a tensor that shares no memory with ``source`` (a copy, not the caller's
+    tensor or a view of it): changing one later must not change the other."""
+    assert isinstance(value, torch.Tensor), (
+        f"{what}: expected a tensor, got {type(value).__name__}")
+    if value.numel() == 0 or source.numel() == 0:
+        return
+    assert _storage(value) != _storage(source), (
+        f"{what}: returned the input tensor itself (or a view of it), not a copy: a later "
+        "change to one would change the other. Return a copy (x.detach().clone())")
+
+
+def points_near_bin_edges(box, n_bins: int, offset: float = 1e-3,
+                          dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """Points (4 (n_bins + 1), 2) just below and just above every edge of an n_bins x n_bins
+    grid over box x box, ``offset`` cells away, on one axis at a time (the other coordinate at
+    a cell centre). The lower side of the low edge and the upper side of the high edge lie
+    outside the box: binning by truncation toward zero (``.long()`` without a floor) puts the
+    first ones into the first cell."""
+    low, high = box
+    h = (high - low) / n_bins
+    edges = low + h * torch.arange(n_bins + 1, dtype=torch.float64)
+    near = torch.cat([edges - offset * h, edges + offset * h])
+    centres = low + h * (torch.arange(len(near)) % n_bins + 0.5).double()
+    first_axis = torch.stack([near, centres], 1)
+    return torch.cat([first_axis, first_axis.flip(1)]).to(dtype)

@@ -22,6 +22,9 @@ from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
 from ebm_course.instructor.grading.common import (
     expect_close,
+    expect_generator_advances,
+    expect_no_graph,
+    expect_not_aliased,
     expect_tensor,
     guard_checks,
 )
@@ -111,9 +114,38 @@ def _class_gaussians(k: int, d: int, r: int, seed: int, dtype=torch.float32):
     return means.to(dtype), factors.to(dtype)
 
 
+def _check_random_classes(init_fn) -> None:
+    """y=None: an independent uniform class per draw, whatever n: consecutive draws share
+    their class with probability 1/K (no cyclic pattern such as arange(n) % K), and with fewer
+    draws than classes every class still starts some chain over several generator seeds."""
+    k = 5
+    means, factors = _class_gaussians(k, 4, 2, seed=13)
+
+    def classes(x, n, what):
+        x = expect_tensor(x, f"class_gaussian_init {what}", (n, 4))
+        return (x.double().mean(1) / 10).round().clamp(0, k - 1).long()
+
+    label = classes(init_fn(3000, means, factors, torch.Generator().manual_seed(8)), 3000,
+                    "with y=None")
+    same = (label[1:] == label[:-1]).double().mean().item()
+    assert abs(same - 1 / k) < 6 * math.sqrt((1 / k) * (1 - 1 / k) / 2999), (
+        "class_gaussian_init with y=None: consecutive draws should share their class with "
+        "probability 1/K: draw each class at random (torch.randint(K, (n,), generator=...)), "
+        "not in a fixed pattern such as arange(n) % K")
+    seen = set()
+    for seed in range(40):
+        seen.update(classes(init_fn(2, means, factors, torch.Generator().manual_seed(100 + seed)),
+                            2, "with fewer draws than classes").tolist())
+    assert seen == set(range(k)), (
+        "class_gaussian_init with fewer draws than classes (n < K) and y=None: over many "
+        "generator seeds some classes never start a chain: draw the classes at random, not as "
+        "arange(n) % K or another fixed assignment")
+
+
 def check_class_gaussian_init(init_fn) -> None:
-    """Class-Gaussian chain starts: shape (n, D), the inputs' dtype; classes uniform when y is
-    None, else the given ones; per class the mean means[k] and the covariance factors[k]
+    """Class-Gaussian chain starts: shape (n, D), the inputs' dtype; classes uniform and
+    independent when y is None (no fixed pattern, every class reachable when n < K), else the
+    given ones; per class the mean means[k] and the covariance factors[k]
     factors[k]^T; independent draws; drawn from the given generator only (reproducible,
     advancing, the global RNG untouched); n of one and zero."""
     for k, d, r, n, what in [(3, 6, 2, 6000, "with 3 classes, D = 6, rank 2"),
@@ -171,10 +203,9 @@ def check_class_gaussian_init(init_fn) -> None:
     assert torch.equal(a, b), (
         "class_gaussian_init must draw from the generator it is given: the same generator "
         "state should give the same starts whatever the global seed")
-    a2 = init_fn(300, means, factors, gen)
-    assert not torch.equal(a, a2), (
-        "class_gaussian_init: two calls with the same generator should give different starts "
-        "(draw from the generator itself so that it advances; do not copy or re-seed it)")
+    expect_generator_advances(lambda g: init_fn(300, means, factors, g), gen,
+                              "class_gaussian_init called twice with one generator")
+    _check_random_classes(init_fn)
     one = expect_tensor(init_fn(1, means, factors, torch.Generator().manual_seed(7)),
                         "class_gaussian_init of a single chain (n = 1)", (1, 5))
     zero = init_fn(0, means, factors, torch.Generator().manual_seed(7))
@@ -336,7 +367,16 @@ def _px_parts(net, x_data, x_model, alpha, detach_data=False, detach_model=False
     return cd + alpha * (e_data.pow(2).mean() + e_model.pow(2).mean()), e_data, e_model
 
 
-def _px_net(seed: int, k: int, size: int, bias: float = 0.0):
+def _px_net(seed: int, k: int, size: int, bias: float | None = 0.0):
+    """The course's CNN; with ``bias=None`` a network whose energies differ by several nats
+    between images (a CNN at its initialisation gives nearly equal energies, where the form of
+    the regulariser, mean of squares or square of the mean, cannot show)."""
+    if bias is None:
+        net = _chain_net(seed, k)
+        with torch.no_grad():
+            for p in net.head.parameters():
+                p.mul_(3.0)
+        return net
     torch.manual_seed(seed)
     net = ref03.CNNEnergy(1, size, 8, k)
     if bias:
@@ -357,6 +397,8 @@ def check_px_step(px_fn) -> None:
         (3, 4, 16, 1, 0.37, 0.0, "on a batch of one"),
         (4, 5, 16, 5, 0.1, 500.0, "with energies near -500"),
         (5, 5, 16, 5, 0.1, -500.0, "with energies near +500"),
+        (6, 4, 8, 6, 0.5, None, "on a network whose energies differ widely between images "
+         "(reg = mean of the squared energies, not the square of their mean)"),
     ]
     for seed, k, size, b, alpha, bias, what in cases:
         net = _px_net(seed, k, size, bias)
@@ -577,7 +619,7 @@ def _recorded_chain(chain_fn, net, x_init, n_steps, where, *, y=None, keep_steps
     state). Returns (x_final, kept, trace, states): states[t] = x_t, the start and what each
     step returned."""
     step = _RecordingStep(in_place)
-    start = x_init.clone()
+    start = x_init.detach().clone()
     out = chain_fn(net, x_init, n_steps, step_size, noise_std, step_fn=step, y=y,
                    keep_steps=keep_steps)
     assert isinstance(out, tuple) and len(out) == 3, (
@@ -626,23 +668,25 @@ def check_run_chain(chain_fn) -> None:
     step_size, noise_std, None, (-1, 1)), each from the last state, on E(x) = -net(x); x_final;
     kept {t: x_t} for the requested steps in 0..n_steps, copies (also under a step that works in
     place); trace["energy"] and trace["grad_norm"] (n_steps + 1, B) equal to E(x_t) and
-    ||dE/dx (x_t)||_2; everything detached; n_steps = 0, a batch of one, float64."""
+    ||dE/dx (x_t)||_2; everything detached (also from an x_init that requires grad), kept[0] a
+    copy of x_init, not x_init itself; n_steps = 0, a batch of one, float64."""
     cases = [  # K, batch, n_steps, keep_steps, in place, dtype, what
         (4, 3, 5, (0, 2, 5, 7), False, torch.float32, "on three chains for five steps"),
         (3, 2, 4, [1, 3, 4], True, torch.float32, "with a step_fn that updates x in place"),
         (5, 2, 0, (0, 1), False, torch.float32, "with n_steps = 0"),
         (2, 1, 3, range(0, 10, 3), False, torch.float64, "on a batch of one in float64"),
         (4, 3, 2, (), False, torch.float32, "with no kept steps"),
+        (3, 2, 2, (0, 2), False, torch.float32, "from an x_init that requires grad"),
     ]
     for seed, (k, b, n_steps, keep_steps, in_place, dtype, what) in enumerate(cases):
         where = f"run_chain {what}"
         net = _chain_net(seed, k, dtype)
+        x_init = _chain_start(seed, b, dtype).requires_grad_("requires grad" in what)
         x_final, kept, trace, states = _recorded_chain(
-            chain_fn, net, _chain_start(seed, b, dtype), n_steps, where, keep_steps=keep_steps,
-            in_place=in_place)
+            chain_fn, net, x_init, n_steps, where, keep_steps=keep_steps, in_place=in_place)
         expect_close(x_final, states[-1], f"{where}: x_final should be the state after the last "
                      "step (x_init when n_steps = 0)", atol=0, rtol=0)
-        assert not x_final.requires_grad, f"{where}: x_final should be detached"
+        expect_no_graph(x_final, f"{where}: x_final")
         assert isinstance(kept, dict), (
             f"{where}: kept should be a dict {{step: x at that step}}, got {type(kept).__name__}")
         want_steps = sorted({t for t in keep_steps if 0 <= t <= n_steps})
@@ -654,7 +698,9 @@ def check_run_chain(chain_fn) -> None:
             expect_close(kept[t], states[t], f"{where}: kept[{t}] should be the chain's state "
                          f"at step {t}" + (", a copy (this step_fn overwrites the tensor it is "
                                            "given)" if in_place else ""), atol=0, rtol=0)
-            assert not kept[t].requires_grad, f"{where}: kept[{t}] should be detached"
+            expect_no_graph(kept[t], f"{where}: kept[{t}]")
+            expect_not_aliased(kept[t], x_init, f"{where}: kept[{t}] (a copy of the state, "
+                               "not x_init itself)")
         energy_fn = models.energy_fn_of(net)
         want = [torch.stack(v) for v in zip(*(_energy_and_grad_norm(energy_fn, x) for x in states))]
         _check_trace(trace, "energy", want[0], where, "E(x_t) = -net(x_t) of each chain")

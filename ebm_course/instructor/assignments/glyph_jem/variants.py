@@ -1072,3 +1072,124 @@ ALT_CORRECT += [
     (glyph_jem.check_run_chain, run_chain_package_chain),
     (glyph_jem.check_run_chain_conditional, run_chain_package_chain),
 ]
+
+
+# ================================================================ issue 25
+
+
+def _cgi_with(n, means, factors, generator, y):
+    z = torch.randn(n, factors.shape[2], 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z).squeeze(-1)
+
+
+def cgi_private_generator(n, means, factors, generator, y=None):
+    """Copies the seed into a private generator: every restart batch gets the same starts."""
+    private = torch.Generator().manual_seed(generator.initial_seed())
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=private)
+    return _cgi_with(n, means, factors, private, y)
+
+
+def cgi_cyclic_classes(n, means, factors, generator, y=None):
+    """Exact equal shares, arange(n) % K: no randomness; a single restart is always class 0."""
+    if y is None:
+        y = torch.arange(n) % means.shape[0]
+    return _cgi_with(n, means, factors, generator, y)
+
+
+def cgi_shuffled_equal_shares(n, means, factors, generator, y=None):
+    """randperm(n) % K: random order, but with fewer restarts than classes the classes n..K-1
+    never start."""
+    if y is None:
+        y = torch.randperm(n, generator=generator) % means.shape[0]
+    return _cgi_with(n, means, factors, generator, y)
+
+
+def cgi_z_broadcast(n, means, factors, generator, y=None):
+    """One normal per draw broadcast over the r entries of z."""
+    if y is None:
+        y = torch.randint(means.shape[0], (n,), generator=generator)
+    z = torch.randn(n, 1, 1, generator=generator, dtype=factors.dtype)
+    return means[y] + (factors[y] @ z.expand(n, factors.shape[2], 1)).squeeze(-1)
+
+
+def px_square_of_mean(net, sampler, x_data, alpha):
+    """reg = (mean E_data)^2 + (mean E_model)^2: equal to the right one only when the energies
+    are equal across images (as for a CNN at its initialisation)."""
+    x_model = sampler.sample(net, len(x_data))
+    e_data, e_model = -net(x_data), -net(x_model)
+    reg = e_data.mean() ** 2 + e_model.mean() ** 2
+    return e_data.mean() - e_model.mean() + alpha * reg, e_data, e_model
+
+
+def rc_kept_start_aliases_x_init(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                                 keep_steps=()):
+    """kept[0] = x_init itself (the chain runs on a copy): the caller's later changes to x_init
+    change the kept start."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    if 0 in kept:
+        kept[0] = x_init.detach()
+    return x, kept, trace
+
+
+def rc_kept_start_with_graph(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                             keep_steps=()):
+    """x_init.clone() without detach: the kept start carries x_init's graph."""
+    x, kept, trace = _traced_chain(_at, net, x_init, n_steps, step_size, noise_std, step_fn, y,
+                                   keep_steps)
+    if 0 in kept:
+        kept[0] = x_init.clone()
+    return x, kept, trace
+
+
+def cgi_local_generator_from_draw(n, means, factors, generator, y=None):
+    """A local generator seeded by one draw from the given one; classes from uniforms."""
+    local = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator)))
+    k = means.shape[0]
+    if y is None:
+        y = (torch.rand(n, generator=local, dtype=torch.float64) * k).long().clamp(max=k - 1)
+    z = torch.randn(factors.shape[2], n, generator=local, dtype=factors.dtype).T
+    return means[y] + torch.einsum("ndr,nr->nd", factors[y], z)
+
+
+def px_step_norm_regulariser(net, sampler, x_data, alpha):
+    """The regulariser as squared norms over the batch sizes."""
+    x_model = sampler.sample(net, x_data.shape[0])
+    e_data, e_model = -net(x_data), -net(x_model)
+    reg = e_data.norm() ** 2 / len(e_data) + e_model.norm() ** 2 / len(e_model)
+    return e_data.mean() - e_model.mean() + alpha * reg, e_data, e_model
+
+
+def rc_kept_by_copy(net, x_init, n_steps, step_size, noise_std, *, step_fn, y=None,
+                    keep_steps=()):
+    """Kept states copied into fresh tensors (empty_like + copy_), the chain on x_init.detach()
+    replaced at every step."""
+    energy_fn = _energy_of(net, y)
+    x = x_init.detach().clone()
+    kept, states = {}, []
+    for t in range(n_steps + 1):
+        if t > 0:
+            x = step_fn(energy_fn, x, step_size, noise_std, None, CLAMP).detach()
+        if t in keep_steps:
+            kept[t] = torch.empty_like(x).copy_(x)
+        states.append(x.clone())
+    return x, kept, _traced(energy_fn, states)
+
+
+BUGS += [
+    (glyph_jem.check_class_gaussian_init, cgi_private_generator),
+    (glyph_jem.check_class_gaussian_init, cgi_cyclic_classes),
+    (glyph_jem.check_class_gaussian_init, cgi_shuffled_equal_shares),
+    (glyph_jem.check_class_gaussian_init, cgi_z_broadcast),
+    (glyph_jem.check_px_step, px_square_of_mean),
+    (glyph_jem.check_run_chain, rc_kept_start_aliases_x_init),
+    (glyph_jem.check_run_chain, rc_kept_start_with_graph),
+]
+
+ALT_CORRECT += [
+    (glyph_jem.check_class_gaussian_init, cgi_local_generator_from_draw),
+    (glyph_jem.check_px_step, px_step_norm_regulariser),
+    (glyph_jem.check_run_chain, rc_kept_by_copy),
+    (glyph_jem.check_run_chain_conditional, rc_kept_by_copy),
+]

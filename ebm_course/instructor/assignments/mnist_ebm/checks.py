@@ -476,6 +476,27 @@ def _classify(sampler, x, idx, before, n_filled, what) -> torch.Tensor:
     return from_buffer
 
 
+def _expect_init_noise(sampler, noise: torch.Tensor, what: str) -> None:
+    """Restart values drawn as init_noise draws them (U(-1, 1) for init='uniform', N(0,
+    init_std^2) for 'gaussian'): mean, variance (and for the uniform the share of each quarter
+    of [-1, 1]) within six standard errors."""
+    z = noise.detach().double().flatten()
+    n = z.numel()
+    if sampler.init == "uniform":
+        sd, var, var_sd, desc = math.sqrt(1 / 3), 1 / 3, math.sqrt(4 / 45), "U(-1, 1)"
+        shares = torch.histc(z, bins=4, min=-1.0, max=1.0) / n
+        ok = bool(((shares - 0.25).abs() < 6 * math.sqrt(3 / 16 / n)).all())
+    else:
+        s = float(sampler.init_std)
+        sd, var, var_sd, desc = s, s * s, math.sqrt(2) * s * s, "N(0, init_std^2)"
+        ok = True
+    ok = (ok and abs(z.mean().item()) < 6 * sd / math.sqrt(n)
+          and abs(z.var().item() - var) < 6 * var_sd / math.sqrt(n))
+    assert ok, (
+        f"{what}: the restarted chains' starts are not distributed as init_noise draws them "
+        f"(init='{sampler.init}': {desc}): restart with self.init_noise(number of restarts)")
+
+
 def _check_init_empty(sampler_cls) -> None:
     shape = (1, 3, 5)
     what = "_init_chains on an empty buffer"
@@ -489,6 +510,9 @@ def _check_init_empty(sampler_cls) -> None:
         "N(0, init_std^2), not the empty buffer's zeros nor noise of your own)")
     assert len(torch.unique(x.flatten(1), dim=0)) == len(x), (
         f"{what}: every chain needs its own noise start (call init_noise(B), not once for all)")
+    _expect_init_noise(s, x, what)
+    uniform = _make_sampler(sampler_cls, shape, 13, 0.3, seed=23)
+    _expect_init_noise(uniform, _init(uniform, 400, what)[0], f"{what} (init='uniform')")
     x1, idx1 = _init(_make_sampler(sampler_cls, shape, 13, 1.0, seed=21), 1,
                      f"{what}, on a batch of one")
     assert (x1.abs() <= 1).all() and x1.std() > 0.2, (
@@ -530,6 +554,7 @@ def _check_init_partial(sampler_cls) -> None:
     noise = x[restart].flatten(1)
     assert len(noise) < 2 or len(torch.unique(noise, dim=0)) == len(noise), (
         f"{what}: every restarted chain needs its own noise start (not one shared noise image)")
+    _expect_init_noise(s, noise, what)
     counts = torch.bincount(idx[from_buffer], minlength=n_filled)[:n_filled].float()
     assert counts.min() > 0.4 * counts.mean() and counts.max() < 1.7 * counts.mean(), (
         f"{what}: slots should be drawn uniformly from the whole filled part, [0, n_filled) "
@@ -541,14 +566,16 @@ def _check_init_partial(sampler_cls) -> None:
 
 def _check_init_rates(sampler_cls) -> None:
     shape, n = (1, 2, 2), 13
-    for p in (0.0, 1.0):
-        s = _make_sampler(sampler_cls, shape, n, p, seed=41)
+    for p, init in ((0.0, "uniform"), (1.0, "uniform"), (1.0, "gaussian")):
+        s = _make_sampler(sampler_cls, shape, n, p, seed=41, init=init)
         before = _set_state(s, n)
         what = f"_init_chains on a full buffer with reinit_prob={p:g}"
         x, idx = _init(s, 300, what)
         from_buffer = _classify(s, x, idx, before, n, what)
         assert bool(from_buffer.all()) if p == 0 else not from_buffer.any(), (
             f"{what}: {'no chain' if p == 0 else 'every chain'} should restart from noise")
+        if p:
+            _expect_init_noise(s, x, f"{what} (init='{init}')")
     # Batches of one, a non-round reinit_prob: each call is one Bernoulli(reinit_prob) draw.
     p, calls = 0.37, 400
     s = _make_sampler(sampler_cls, shape, n, p, seed=42)
@@ -588,7 +615,11 @@ def _check_init_generator(sampler_cls) -> None:
     assert not torch.equal(draws[0], draws[2]), (
         f"{what}: samplers with different seeds drew the same slots: draw them from "
         "self.generator (not from a fixed or freshly made generator)")
+    state = samplers[0].generator.get_state()
     _, again = _init(samplers[0], b, what)
+    assert not torch.equal(samplers[0].generator.get_state(), state), (
+        f"{what}: self.generator did not advance: draw from it directly (a private generator "
+        "made from its seed repeats the same slots and restarts at every call)")
     assert not torch.equal(again, draws[0]), (
         f"{what}: two consecutive calls drew the same slots: keep drawing from self.generator "
         "(do not re-create or re-seed it inside _init_chains)")
@@ -719,14 +750,15 @@ def check_sampler(sampler_cls) -> None:
     """The buffer policy, phase by phase. _init_chains: on an empty buffer every chain starts
     from init_noise (own draw per chain); on a partly filled or full one from a copy of a slot
     drawn uniformly from the filled part with self.generator (the same seed gives the same slots
-    whatever the global random state), restarting with probability reinit_prob per chain (a
-    batch of one, non-round rates, 0 and 1); idx int64 (B,); the buffer untouched.
+    whatever the global random state; it advances), restarting with probability reinit_prob per
+    chain (a batch of one, non-round rates, 0 and 1) from init_noise (its distribution checked in
+    every phase); idx int64 (B,); the buffer untouched.
     _update_buffer: appends in order while there is room, never grows, then writes each sample
     over the slot its chain was drawn from (a chain sharing its slot may lose it); copies."""
     _check_init_empty(sampler_cls)
     _check_init_partial(sampler_cls)
-    _check_init_rates(sampler_cls)
     _check_init_generator(sampler_cls)
+    _check_init_rates(sampler_cls)
     _check_update(sampler_cls)
 
 

@@ -838,3 +838,71 @@ ALT_CORRECT += [
     (mnist_ebm.check_sampler, RingBufferSampler),
     (mnist_ebm.check_ebm_loss, ebm_loss_stack),
 ]
+
+
+# ================================================================ issue 25
+
+
+class _RestartsWith(ref03.MCMCSampler):
+    """The reference policy with restarts (once the buffer holds samples) drawn by
+    ``self._restart(k)`` instead of init_noise."""
+
+    def _init_chains(self, batch_size):
+        if self.n_filled == 0:
+            return self.init_noise(batch_size), torch.zeros(batch_size, dtype=torch.long)
+        idx = torch.randint(self.n_filled, (batch_size,), generator=self.generator)
+        fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
+        x = self.buffer[idx].clone()
+        x[fresh] = self._restart(int(fresh.sum()))
+        return x, idx
+
+
+class RestartsUniformZeroOne(_RestartsWith):
+    """Once the buffer holds samples, restarts from torch.rand (U(0, 1)), not init_noise."""
+
+    def _restart(self, k):
+        return torch.rand(k, *self.sample_shape, generator=self.generator)
+
+
+class RestartsIgnoreInit(_RestartsWith):
+    """Once the buffer holds samples, restarts from N(0, init_std^2) whatever ``init`` says."""
+
+    def _restart(self, k):
+        return torch.randn(k, *self.sample_shape, generator=self.generator) * self.init_std
+
+
+class SlotsFromSeedCopy(ref03.MCMCSampler):
+    """Draws from a private generator made from the sampler's seed at every call: reproducible,
+    but every call draws the same slots and restarts."""
+
+    def _init_chains(self, batch_size):
+        saved = self.generator
+        self.generator = torch.Generator().manual_seed(saved.initial_seed())
+        try:
+            return super()._init_chains(batch_size)
+        finally:
+            self.generator = saved
+
+
+class RestartsIndexCopy(ref03.MCMCSampler):
+    """Restart flags first, slots after; restarts written with index_copy_ from init_noise."""
+
+    def _init_chains(self, batch_size):
+        if self.n_filled == 0:
+            return self.init_noise(batch_size), torch.zeros(batch_size, dtype=torch.long)
+        fresh = torch.rand(batch_size, generator=self.generator) < self.reinit_prob
+        idx = torch.randint(self.n_filled, (batch_size,), generator=self.generator)
+        rows = torch.nonzero(fresh).flatten()
+        x = self.buffer.index_select(0, idx)
+        return x.index_copy_(0, rows, self.init_noise(len(rows))), idx
+
+
+BUGS += [
+    (mnist_ebm.check_sampler, RestartsUniformZeroOne),
+    (mnist_ebm.check_sampler, RestartsIgnoreInit),
+    (mnist_ebm.check_sampler, SlotsFromSeedCopy),
+]
+
+ALT_CORRECT += [
+    (mnist_ebm.check_sampler, RestartsIndexCopy),
+]

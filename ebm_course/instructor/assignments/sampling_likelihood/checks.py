@@ -19,9 +19,14 @@ import torch
 from ebm_course.instructor.assignments.sampling_likelihood import reference as ref06
 from ebm_course.instructor.grading.common import (
     expect_close,
+    expect_generator_advances,
+    expect_independent_coordinates,
+    expect_no_graph,
+    expect_not_aliased,
     expect_tensor,
     guard_checks,
     one_thread,
+    points_near_bin_edges,
     reference_in,
 )
 
@@ -87,28 +92,49 @@ def _as_pair(out, what: str, shape) -> tuple[torch.Tensor, torch.Tensor]:
     return x_new.detach(), acc
 
 
-def _check_detached_and_untouched(fn_call, x: torch.Tensor, what: str) -> None:
-    before = x.clone()
-    out = fn_call(x)
-    new = out[0] if isinstance(out, (tuple, list)) else out
+def _states(out, what: str) -> torch.Tensor:
+    new = out[0] if isinstance(out, (tuple, list)) and out else out
     assert isinstance(new, torch.Tensor), f"{what}: expected a tensor of new states"
-    assert not new.requires_grad, f"{what}: return detached states (no autograd graph)"
+    return new
+
+
+def _check_detached_and_untouched(fn_call, x: torch.Tensor, what: str) -> None:
+    """``fn_call(z, w)`` runs the function from states z on an energy (or score) scaled by w:
+    x left as it was, new states detached and not sharing memory with x; then the same from
+    states that require grad, with w a parameter: no graph, nothing in x.grad."""
+    before = x.clone()
+    new = _states(fn_call(x, 1.0), what)
     assert torch.equal(x, before), f"{what}: modified its input x in place"
+    expect_no_graph(new, f"{what}: the new states")
+    expect_not_aliased(new, x, f"{what}: the new states")
+    w = torch.tensor(1.0, dtype=x.dtype, requires_grad=True)
+    leaf = x.clone().requires_grad_(True)
+    where = f"{what} from states that require grad, on a function with parameters"
+    expect_no_graph(_states(fn_call(leaf, w), where), f"{where}: the new states")
+    assert leaf.grad is None, (
+        f"{where}: a gradient was left in the caller's x.grad: differentiate a detached copy "
+        "of x (torch.autograd.grad)")
 
 
-def _check_generator(fn_call, what: str) -> None:
+def _check_generator(fn_call, what: str, x: torch.Tensor) -> None:
     """Same generator state, same result, whatever the global random state; another seed, another
-    result."""
+    result; the generator object advances and consecutive calls with it differ. ``fn_call(g)``
+    starts from the states x."""
+    before = x.clone()
     with torch.random.fork_rng(devices=[]):  # the notebook's random state is left as it was
         torch.manual_seed(1234)
-        first = fn_call(_gen(7))
+        out = fn_call(_gen(7))
+        first = _states(out, what)
+        aliased = first.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+        assert torch.equal(x, before) and not aliased, (
+            f"{what}: the function modified its input x in place or returned it: every call "
+            "must start from the caller's states, unchanged (work on x.detach().clone() or build "
+            "new tensors)")
+        first = first.detach().clone()
         torch.manual_seed(4321)
         torch.rand(3)
-        second = fn_call(_gen(7))
-    other = fn_call(_gen(8))
-    first = first[0] if isinstance(first, (tuple, list)) else first
-    second = second[0] if isinstance(second, (tuple, list)) else second
-    other = other[0] if isinstance(other, (tuple, list)) else other
+        second = _states(fn_call(_gen(7)), what).detach().clone()
+    other = _states(fn_call(_gen(8)), what).detach().clone()
     assert torch.equal(first, second), (
         f"{what}: two calls with generators in the same state gave different results: draw every "
         "random number from the generator argument (torch.randn(..., generator=generator)), never "
@@ -116,14 +142,16 @@ def _check_generator(fn_call, what: str) -> None:
     assert not torch.equal(first, other), (
         f"{what}: generators with different seeds gave the same result: is the noise drawn from "
         "the generator argument?")
+    expect_generator_advances(fn_call, _gen(9), what)
 
 
 # ---------------------------------------------------------------- ula_step
 
 def check_ula_step(step_fn) -> None:
     """x - step_size dE/dx + noise: the noise-free step on several energies and shapes, float64
-    kept, the default noise std sqrt(2 step_size) and a given noise_std, the generator's noise,
-    detached output, works under no_grad."""
+    kept, the default noise std sqrt(2 step_size) and a given noise_std, independent for every
+    coordinate, the generator's noise (advancing the generator), detached output (also from
+    states that require grad), works under no_grad."""
     with one_thread():
         cases = [((5, 2), _banana, 0.05, "a 2D banana energy"),
                  ((4, 1, 2, 2), lambda z: _rowsum(torch.sin(z) + 0.3 * z ** 4), 0.1,
@@ -142,27 +170,44 @@ def check_ula_step(step_fn) -> None:
             got = step_fn(_banana, x32, 0.05, _gen(0), noise_std=0.0)
         expect_close(got, ref06.ula_step(_banana, x32, 0.05, _gen(0), noise_std=0.0),
                      "ula_step called under torch.no_grad()", atol=1e-5)
-        _check_detached_and_untouched(lambda z: step_fn(_banana, z, 0.05, _gen(0)), x32,
-                                      "ula_step")
+        _check_detached_and_untouched(
+            lambda z, w: step_fn(lambda u: w * _banana(u), z, 0.05, _gen(0)), x32, "ula_step")
         flat = lambda z: 0.0 * _rowsum(z)  # noqa: E731
-        zeros = torch.zeros(40000, 2, dtype=torch.float64)
+        zeros = torch.zeros(30000, 3, dtype=torch.float64)
         for eps, noise_std, kind in ((0.08, None, "the default noise (ULA: sqrt(2 step_size))"),
                                      (0.08, 0.3, "a given noise_std")):
             want_std = math.sqrt(2 * eps) if noise_std is None else noise_std
             out = expect_tensor(step_fn(flat, zeros, eps, _gen(5), noise_std=noise_std)
                                 if noise_std is not None else step_fn(flat, zeros, eps, _gen(5)),
-                                "ula_step on a flat energy", (40000, 2))
+                                "ula_step on a flat energy", (30000, 3))
             std, mean = out.std().item(), out.mean().item()
             assert abs(std / want_std - 1) < 0.02 and abs(mean) < 0.02 * want_std, (
                 f"ula_step on a flat energy with {kind}: the step should add N(0, noise_std^2) "
                 "noise to every coordinate")
-        _check_generator(lambda g: step_fn(_banana, x32, 0.05, g), "ula_step")
+            expect_independent_coordinates(out, want_std, f"ula_step on a flat energy in 3D "
+                                           f"with {kind}", "noise_std")
+        _check_generator(lambda g: step_fn(_banana, x32, 0.05, g), "ula_step", x32)
 
 
 # ---------------------------------------------------------------- MALA and HMC: shared tests
 
-def _check_metropolis(step, ref_step, name: str, big: float, small: float) -> None:
-    """The tests every Metropolis step passes. ``step(energy, x, step_size, generator)``."""
+def _check_proposal_noise(step, name: str, step_size: float, proposal_std: float) -> None:
+    """On a flat energy in 3D every proposal is accepted and moves a chain by proposal_std times
+    a standard normal vector (MALA: its noise; HMC: its momenta), independent coordinates."""
+    flat = lambda z: 0.0 * _rowsum(z)  # noqa: E731
+    x = torch.randn(6000, 3, generator=_gen(13), dtype=torch.float64)
+    what = f"{name} on a flat energy in 3D"
+    x_new, acc = _as_pair(step(flat, x, step_size, _gen(14)), what, x.shape)
+    assert acc.double().mean().item() > 0.99, (
+        f"{what}: every proposal should be accepted (its acceptance probability is 1)")
+    expect_independent_coordinates((x_new - x)[acc] / proposal_std, 1.0, f"{what}: the moves "
+                                   "(proposal noise, or momenta, of every coordinate)", "1")
+
+
+def _check_metropolis(step, ref_step, name: str, big: float, small: float,
+                      proposal_std: float) -> None:
+    """The tests every Metropolis step passes. ``step(energy, x, step_size, generator)``;
+    ``proposal_std``: the std of a move at step size ``big`` on a flat energy."""
     x = torch.randn(8, 2, generator=_gen(11), dtype=torch.float64)
     x_new, acc = _as_pair(step(_banana, x.clone(), big, _gen(1)), f"{name} on a 2D banana", x.shape)
     moved = (x_new != x).any(1)
@@ -175,8 +220,10 @@ def _check_metropolis(step, ref_step, name: str, big: float, small: float) -> No
     x32 = x.float()
     out32, _ = _as_pair(step(_banana, x32, big, _gen(1)), f"{name} on float32 states", x.shape)
     assert out32.dtype == torch.float32, f"{name}: float32 states should stay float32"
-    _check_detached_and_untouched(lambda z: step(_banana, z, big, _gen(0)), x, name)
-    _check_generator(lambda g: step(_banana, x, big / 4, g), name)
+    _check_detached_and_untouched(lambda z, w: step(lambda u: w * _banana(u), z, big, _gen(0)),
+                                  x, name)
+    _check_generator(lambda g: step(_banana, x, big / 4, g), name, x)
+    _check_proposal_noise(step, name, big, proposal_std)
 
     # Invariance: exact samples of a non-Gaussian 1D mixture stay exact after steps with a large
     # step size (where the unadjusted chain is visibly biased).
@@ -225,15 +272,17 @@ def _check_metropolis(step, ref_step, name: str, big: float, small: float) -> No
 def check_mala_step(step_fn) -> None:
     """MALA: returns (states, accepted) with one decision per chain, moves exactly the accepted
     chains, leaves a 1D mixture invariant at a large step size, accepts at the exact rate, never
-    accepts an infinite energy, accepts nearly always with tiny steps; generator, dtype, shapes."""
+    accepts an infinite energy, accepts nearly always with tiny steps, independent proposal
+    noise per coordinate; generator (advancing), dtype, shapes, detached states."""
     with one_thread():
-        _check_metropolis(step_fn, ref06.mala_step, "mala_step", big=0.6, small=1e-6)
+        _check_metropolis(step_fn, ref06.mala_step, "mala_step", big=0.6, small=1e-6,
+                          proposal_std=math.sqrt(2 * 0.6))
 
 
 def check_leapfrog(leapfrog_fn) -> None:
     """Leapfrog (half kick, drift and kick, half kick) equals the reference on a 2D banana and
-    image-shaped states, for 1, 3 and 12 steps, float64 and float32, inputs untouched, detached;
-    it is reversible (negating the momentum retraces the path)."""
+    image-shaped states, for 1, 3 and 12 steps, float64 and float32, inputs untouched, detached
+    (also from inputs that require grad); it is reversible (negating the momentum retraces the path)."""
     with one_thread():
         for shape, energy, eps, n_steps, kind in (
                 ((6, 2), _banana, 0.1, 1, "one step on a 2D banana"),
@@ -262,17 +311,27 @@ def check_leapfrog(leapfrog_fn) -> None:
         back = leapfrog_fn(_banana, out[0], -out[1], 0.1, 5)
         expect_close(back[0], x, "leapfrog run back with negated momentum (reversibility)",
                      atol=1e-4)
+        w = torch.tensor(1.0, requires_grad=True)
+        xl, pl = x.clone().requires_grad_(True), p.clone().requires_grad_(True)
+        out = leapfrog_fn(lambda z: w * _banana(z), xl, pl, 0.1, 3)
+        where = "leapfrog from x and p that require grad, on an energy with parameters"
+        expect_no_graph(out[0], f"{where}: the positions")
+        expect_no_graph(out[1], f"{where}: the momenta")
+        assert xl.grad is None and pl.grad is None, (
+            f"{where}: a gradient was left in x.grad or p.grad: differentiate a detached copy")
 
 
 def check_hmc_step(step_fn) -> None:
     """HMC: fresh momenta, leapfrog, Metropolis on the total energy H = E + |p|^2/2: the MALA
     tests (one decision per chain, invariance of a 1D mixture, exact acceptance rate, a hard
-    wall, tiny steps) with 1 and 4 leapfrog steps, and n_leapfrog is honoured."""
+    wall, tiny steps, independent momenta per coordinate) with 1 and 4 leapfrog steps, and
+    n_leapfrog is honoured."""
     with one_thread(), reference_in(step_fn, "leapfrog", _REF_LEAPFROG):
         for n_leap in (1, 4):
             step = lambda e, x, s, g, n=n_leap: step_fn(e, x, s, g, n_leapfrog=n)  # noqa: E731
             ref = lambda e, x, s, g, n=n_leap: ref06.hmc_step(e, x, s, g, n_leapfrog=n)  # noqa: E731
-            _check_metropolis(step, ref, f"hmc_step (n_leapfrog={n_leap})", big=1.1, small=1e-4)
+            _check_metropolis(step, ref, f"hmc_step (n_leapfrog={n_leap})", big=1.1, small=1e-4,
+                              proposal_std=n_leap * 1.1)
 
 
 # ---------------------------------------------------------------- tv_distance
@@ -304,13 +363,18 @@ def _tv_cases():
         (matched, one_cell, box, "a density on a single cell"),
         (inside[:37] * 0.5 + 1.0, probs, (0.0, 3.0), "another box"),
         (torch.full((10, 2), 7.0, dtype=torch.float64), probs, box, "every sample outside"),
+        (torch.cat([points_near_bin_edges(box, n), torch.full((300, 2), 9.0)]),
+         torch.full((n, n), 1.0 / n ** 2, dtype=torch.float64), box,
+         "samples just below and just above every bin edge, most far outside (bin by floor, not "
+         "truncation toward zero: a sample just below the low edge lies outside the box)"),
     ]
 
 
 def check_tv_distance(tv_fn) -> None:
     """Half the L1 distance between the samples' cell shares and the exact cell probabilities,
     samples outside the box counted as mass the density lacks there: spread, lopsided (axis
-    order), partly and wholly outside, another box, float32, identical and disjoint cases."""
+    order), partly and wholly outside, just below and above every bin edge, another box,
+    float32, identical and disjoint cases."""
     with one_thread():
         for samples, probs, box, kind in _tv_cases():
             want = ref06.tv_distance(samples, probs, box)
@@ -416,7 +480,9 @@ def check_ais_log_z(ais_fn) -> None:
 def check_annealed_langevin(langevin_fn) -> None:
     """Annealed Langevin: every sigma in the given (decreasing) order, n_steps_each steps each,
     alpha_i = step_lr sigma_i^2 / sigma_L^2, drift alpha/2 * score, noise sqrt(alpha): the
-    moments of a linear score's chains, the noise of a zero score, generator, shapes, dtype."""
+    moments of a linear score's chains, the noise of a zero score (independent coordinates),
+    generator (advancing), shapes, dtype, x untouched, detached (also for a score with
+    parameters)."""
     with one_thread():
         sigmas = [1.0, 0.5, 0.25, 0.1]
         calls = []
@@ -436,6 +502,8 @@ def check_annealed_langevin(langevin_fn) -> None:
         assert abs(out.var().item() / want_var - 1) < 0.03, (
             "annealed_langevin with a zero score: the chains should spread by sqrt(alpha_i) "
             "N(0, I) per step, alpha_i = step_lr * sigma_i^2 / sigma_L^2 (sigma_L the smallest)")
+        expect_independent_coordinates(out, math.sqrt(want_var), "annealed_langevin with a zero "
+                                       "score in 2D", "sqrt(sum of the steps' alpha_i)")
         # A linear score -(x - c) / (1 + sigma^2): mean and variance follow a known recursion.
         c = 0.8
 
@@ -462,8 +530,11 @@ def check_annealed_langevin(langevin_fn) -> None:
                             "annealed_langevin on image-shaped float32 states", (5, 1, 2, 2))
         assert got.dtype == torch.float32 and not got.requires_grad, (
             "annealed_langevin: keep the states' dtype and return them detached")
+        _check_detached_and_untouched(
+            lambda z, w: langevin_fn(lambda u, s: -w * u, z, [0.5, 0.2], 2, 0.01, _gen(0)), xi,
+            "annealed_langevin")
         _check_generator(lambda g: langevin_fn(lambda z, s: -z, xi, [0.5, 0.2], 2, 0.01, g),
-                         "annealed_langevin")
+                         "annealed_langevin", xi)
 
 
 guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -526,14 +526,199 @@ def ais_log_z_tensor_betas(energy_fn, base_energy_fn, base_log_z, x, betas, tran
 
 
 def annealed_langevin_ratio(score_fn, x, sigmas, n_steps_each, step_lr, generator):
-    """alpha from the ratio list computed up front, in-place updates on a clone."""
+    """alpha from the ratio list computed up front, in-place updates on a clone (under no_grad:
+    a score with parameters would otherwise link the states to them)."""
     x = x.detach().clone()
     alphas = [step_lr * float(s) ** 2 / float(sigmas[-1]) ** 2 for s in sigmas]
     for sigma, alpha in zip(sigmas, alphas):
         for _ in range(n_steps_each):
             z = torch.randn(x.shape, generator=generator, dtype=x.dtype)
-            x += alpha / 2 * score_fn(x, sigma) + alpha ** 0.5 * z
+            with torch.no_grad():
+                x += alpha / 2 * score_fn(x, sigma) + alpha ** 0.5 * z
     return x
+
+
+
+# ---------------------------------------------------------------- issue 25: wrong
+
+def _private(generator):
+    """A private generator seeded from the caller's: reproducible, but the caller's never moves."""
+    return torch.Generator().manual_seed(generator.initial_seed())
+
+
+def ula_private_generator(energy_fn, x, step_size, generator, noise_std=None):
+    """Copies the seed into a private generator: every call (every step of a chain) adds the
+    same noise."""
+    return ref.ula_step(energy_fn, x, step_size, _private(generator), noise_std)
+
+
+def mala_private_generator(energy_fn, x, step_size, generator):
+    """A private generator from the caller's seed: the same proposals and uniforms every call."""
+    return ref.mala_step(energy_fn, x, step_size, _private(generator))
+
+
+def hmc_private_generator(energy_fn, x, step_size, generator, n_leapfrog=10):
+    """A private generator from the caller's seed: the same momenta every call."""
+    return _hmc(energy_fn, x, step_size, _private(generator), n_leapfrog)
+
+
+def anneal_private_generator(score_fn, x, sigmas, n_steps_each, step_lr, generator):
+    """A private generator from the caller's seed, made once per call."""
+    return ref.annealed_langevin(score_fn, x, sigmas, n_steps_each, step_lr, _private(generator))
+
+
+def _per_chain(x, generator):
+    """One normal per chain broadcast over its coordinates: right variance, fully correlated."""
+    z = torch.randn(len(x), 1, generator=generator, dtype=x.dtype, device=x.device)
+    return z.expand(len(x), x[0].numel()).reshape(x.shape)
+
+
+def ula_noise_per_chain(energy_fn, x, step_size, generator, noise_std=None):
+    """torch.randn(B, 1) broadcast over the coordinates."""
+    noise_std = math.sqrt(2 * step_size) if noise_std is None else noise_std
+    _, g = _grad(energy_fn, x)
+    return (x.detach() - step_size * g + noise_std * _per_chain(x, generator)).detach()
+
+
+def mala_noise_per_chain(energy_fn, x, step_size, generator):
+    """The proposal noise is one normal per chain, broadcast (exact in the 1-D tests)."""
+    e_x, g_x = _grad(energy_fn, x)
+    y = x.detach() - step_size * g_x + math.sqrt(2 * step_size) * _per_chain(x, generator)
+    e_y, g_y = _grad(energy_fn, y)
+    fwd = -_sq(y - x + step_size * g_x) / (4 * step_size)
+    bwd = -_sq(x - y + step_size * g_y) / (4 * step_size)
+    u = torch.rand(len(x), generator=generator, dtype=x.dtype)
+    acc = torch.log(u) < e_x - e_y + bwd - fwd
+    return torch.where(acc.view(-1, *[1] * (x.dim() - 1)), y, x).detach(), acc
+
+
+def hmc_momenta_per_chain(energy_fn, x, step_size, generator, n_leapfrog=10):
+    """Momenta: one normal per chain, broadcast over the coordinates."""
+    x = x.detach()
+    p = _per_chain(x, generator)
+    x_new, p_new = leapfrog(energy_fn, x, p, step_size, n_leapfrog)
+    with torch.no_grad():
+        log_alpha = energy_fn(x) + 0.5 * _sq(p) - energy_fn(x_new) - 0.5 * _sq(p_new)
+    u = torch.rand(len(x), generator=generator, dtype=x.dtype)
+    acc = torch.log(u) < log_alpha
+    return torch.where(acc.view(-1, *[1] * (x.dim() - 1)), x_new, x).detach(), acc
+
+
+def anneal_noise_per_chain(score_fn, x, sigmas, n_steps_each, step_lr, generator):
+    """One normal per chain and step, broadcast over the coordinates."""
+    x = x.detach()
+    for sigma in sigmas:
+        alpha = step_lr * (float(sigma) / float(sigmas[-1])) ** 2
+        for _ in range(n_steps_each):
+            noise = _per_chain(x, generator)
+            x = (x + 0.5 * alpha * score_fn(x, sigma) + math.sqrt(alpha) * noise).detach()
+    return x
+
+
+def ula_keeps_input_graph(energy_fn, x, step_size, generator, noise_std=None):
+    """Builds the new state from the caller's x (not detached): a graph back to x when x
+    requires grad."""
+    noise_std = math.sqrt(2 * step_size) if noise_std is None else noise_std
+    _, g = _grad(energy_fn, x)
+    return x - step_size * g + noise_std * _noise(x, generator)
+
+
+def leapfrog_keeps_graph(energy_fn, x, p, step_size, n_steps):
+    """Never detaches: positions and momenta stay linked to the caller's x and p."""
+    p = p - 0.5 * step_size * _grad(energy_fn, x)[1]
+    for i in range(n_steps):
+        x = x + step_size * p
+        if i < n_steps - 1:
+            p = p - step_size * _grad(energy_fn, x)[1]
+    return x, p - 0.5 * step_size * _grad(energy_fn, x)[1]
+
+
+def anneal_keeps_graph(score_fn, x, sigmas, n_steps_each, step_lr, generator):
+    """Never detaches: with a score network the chain's graph grows step after step."""
+    sigma_last = float(sigmas[-1])
+    for sigma in sigmas:
+        alpha = step_lr * (float(sigma) / sigma_last) ** 2
+        for _ in range(n_steps_each):
+            x = x + 0.5 * alpha * score_fn(x, sigma) + math.sqrt(alpha) * _noise(x, generator)
+    return x
+
+
+def anneal_in_place(score_fn, x, sigmas, n_steps_each, step_lr, generator):
+    """Updates the caller's x in place (x += ...) and returns it."""
+    sigma_last = float(sigmas[-1])
+    for sigma in sigmas:
+        alpha = step_lr * (float(sigma) / sigma_last) ** 2
+        for _ in range(n_steps_each):
+            x += 0.5 * alpha * score_fn(x, sigma) + math.sqrt(alpha) * _noise(x, generator)
+    return x
+
+
+def tv_truncates_toward_zero(samples, grid_probs, box):
+    """.long() without floor(): samples just below the low edge land in the first cell."""
+    n = grid_probs.shape[0]
+    low, high = box
+    idx = ((samples.double() - low) / (high - low) * n).long()
+    inside = ((idx >= 0) & (idx < n)).all(1)
+    counts = torch.bincount(idx[inside, 0] * n + idx[inside, 1], minlength=n * n).double()
+    emp = counts / len(samples)
+    exact = grid_probs.double().reshape(-1)
+    return float(0.5 * ((emp - exact).abs().sum() + 1 - inside.double().mean()))
+
+
+# ---------------------------------------------------------------- issue 25: correct
+
+def ula_step_local_generator(energy_fn, x, step_size, generator, noise_std=None):
+    """A local generator seeded by one draw from the given one (which therefore advances);
+    noise drawn one coordinate column at a time."""
+    local = torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,), generator=generator)))
+    noise_std = math.sqrt(2 * step_size) if noise_std is None else noise_std
+    flat = x.detach().reshape(len(x), -1)
+    cols = [torch.randn(len(x), generator=local, dtype=x.dtype) for _ in range(flat.shape[1])]
+    noise = torch.stack(cols, 1).reshape(x.shape)
+    _, g = _grad(energy_fn, x)
+    return (x.detach() - step_size * g + noise_std * noise).detach()
+
+
+def hmc_step_transposed_momenta(energy_fn, x, step_size, generator, n_leapfrog=10):
+    """Momenta drawn as (d, B) and transposed (another draw order, still one normal per
+    element); the uniforms first."""
+    u = torch.rand(len(x), generator=generator, dtype=x.dtype)
+    d = x[0].numel()
+    p = torch.randn(d, len(x), generator=generator, dtype=x.dtype).T.reshape(x.shape)
+    x_new, p_new = leapfrog(energy_fn, x.detach(), p, step_size, n_leapfrog)
+    with torch.no_grad():
+        h_old = energy_fn(x.detach()) + 0.5 * _sq(p)
+        h_new = energy_fn(x_new) + 0.5 * _sq(p_new)
+    acc = torch.log(u) < h_old - h_new
+    return torch.where(acc.view(-1, *[1] * (x.dim() - 1)), x_new, x.detach()), acc
+
+
+def annealed_langevin_no_grad(score_fn, x, sigmas, n_steps_each, step_lr, generator):
+    """The whole chain under torch.no_grad() (the score needs no graph), sigmas as a tensor."""
+    sigmas = torch.as_tensor([float(s) for s in sigmas], dtype=torch.float64)
+    out = x.detach().clone()
+    with torch.no_grad():
+        for sigma in sigmas.tolist():
+            alpha = step_lr * sigma ** 2 / sigmas[-1].item() ** 2
+            for _ in range(n_steps_each):
+                out = out + alpha / 2 * score_fn(out, sigma) + math.sqrt(alpha) * _noise(
+                    out, generator)
+    return out
+
+
+def tv_distance_bucketize(samples, grid_probs, box):
+    """torch.bucketize on the inner edges, the outside found from the coordinates themselves."""
+    n = grid_probs.shape[0]
+    low, high = box
+    s = samples.double()
+    inner = torch.linspace(low, high, n + 1, dtype=torch.float64)[1:-1]
+    inside = ((s >= low) & (s < high)).all(1)
+    idx = torch.bucketize(s[inside], inner, right=True)
+    counts = torch.zeros(n, n, dtype=torch.float64)
+    counts.index_put_((idx[:, 0], idx[:, 1]), torch.ones(len(idx), dtype=torch.float64),
+                      accumulate=True)
+    return float(0.5 * ((counts / len(s) - grid_probs.double()).abs().sum()
+                        + (~inside).double().mean()))
 
 
 BUGS = [
@@ -602,4 +787,27 @@ ALT_CORRECT = [
     (checks.check_ais_log_z, ais_log_z_tensor_betas),
     (checks.check_annealed_langevin, ref.annealed_langevin),
     (checks.check_annealed_langevin, annealed_langevin_ratio),
+]
+
+BUGS += [
+    (checks.check_ula_step, ula_private_generator),
+    (checks.check_ula_step, ula_noise_per_chain),
+    (checks.check_ula_step, ula_keeps_input_graph),
+    (checks.check_mala_step, mala_private_generator),
+    (checks.check_mala_step, mala_noise_per_chain),
+    (checks.check_leapfrog, leapfrog_keeps_graph),
+    (checks.check_hmc_step, hmc_private_generator),
+    (checks.check_hmc_step, hmc_momenta_per_chain),
+    (checks.check_tv_distance, tv_truncates_toward_zero),
+    (checks.check_annealed_langevin, anneal_private_generator),
+    (checks.check_annealed_langevin, anneal_noise_per_chain),
+    (checks.check_annealed_langevin, anneal_keeps_graph),
+    (checks.check_annealed_langevin, anneal_in_place),
+]
+
+ALT_CORRECT += [
+    (checks.check_ula_step, ula_step_local_generator),
+    (checks.check_hmc_step, hmc_step_transposed_momenta),
+    (checks.check_tv_distance, tv_distance_bucketize),
+    (checks.check_annealed_langevin, annealed_langevin_no_grad),
 ]

@@ -25,7 +25,13 @@ import torch
 
 from ebm_course import toy, toy_train
 from ebm_course.instructor.assignments.theory import reference as ref01
-from ebm_course.instructor.grading.common import _where, expect_tensor, guard_checks
+from ebm_course.instructor.grading.common import (
+    _where,
+    expect_generator_advances,
+    expect_tensor,
+    guard_checks,
+    points_near_bin_edges,
+)
 from ebm_course.instructor.grading.limits import is_out_of_memory
 
 _GRADED = ("gmm_energy", "grid_log_partition", "cd_gradient", "ula_chain", "histogram_tv")
@@ -421,12 +427,9 @@ def check_ula_chain(chain_fn) -> None:
         c = chain_fn(_flat, x, 2, eps, generator=_gen(22))
         assert not torch.allclose(a, _tensor(c, "ula_chain when a generator is passed")), (
             "when a generator is passed, different generator seeds must give different noise")
-        shared = _gen(23)
-        a = chain_fn(_flat, x, 2, eps, generator=shared)
-        b = chain_fn(_flat, x, 2, eps, generator=shared)
-        assert not torch.allclose(a, b), (
-            "two calls sharing one generator must draw fresh noise (the notebook continues "
-            "chains with the same generator): use the generator itself, do not copy or re-seed it")
+        expect_generator_advances(lambda g: chain_fn(_flat, x, 2, eps, generator=g), _gen(23),
+                                  "ula_chain called twice with one generator (the notebook "
+                                  "continues chains with the same generator)")
 
         # no generator: noise from torch's global generator, fresh at every call
         torch.manual_seed(303)
@@ -547,8 +550,8 @@ def _tv_value(got, what: str) -> float:
 def check_histogram_tv(tv_fn) -> None:
     """Total variation between the histogram of samples and the exact cell masses: row-major
     orientation on an asymmetric box with a non-round number of bins, samples outside the box
-    (just outside an edge and far away) dropped, energies around +-500, a single sample, float64
-    samples, a fine grid."""
+    (just outside an edge and far away) dropped, samples just below and above every bin edge,
+    energies around +-500, a single sample, float64 samples, a fine grid."""
     with _isolated(tv_fn, "histogram_tv"):
         g = torch.Generator().manual_seed(12)
         means = torch.tensor([[-0.8, 1.9], [2.1, -0.4], [0.6, 0.3]])
@@ -585,6 +588,17 @@ def check_histogram_tv(tv_fn) -> None:
                "histogram_tv with samples outside the box, some just outside an edge and some "
                "far away (drop them: no clamping into the edge cells, floor rather than "
                "truncation; normalise by the samples inside)")
+
+        # samples just below and just above every bin edge (a cell's edge belongs to the cell
+        # above it; the low edge's lower side is outside)
+        edges = points_near_bin_edges(box, n)
+        cells = torch.floor((edges - box[0]) / h).long()
+        inside = ((cells >= 0) & (cells < n)).all(1)
+        near = counts + torch.bincount(cells[inside, 0] * n + cells[inside, 1],
+                                       minlength=n * n).reshape(n, n)
+        expect(torch.cat([samples, edges.float()]), mix, box, near,
+               "histogram_tv with samples just below and just above every bin edge (cell = "
+               "floor((x - low) / cell width): no truncation toward zero, no rounding margin)")
 
         # energies around +-500: the exact masses must not under/overflow
         for shift, words in [(500.0, "+500"), (-500.0, "-500")]:

@@ -655,3 +655,46 @@ ALT_CORRECT += [
     (theory.check_ula_chain, ula_chain_in_place),
     (theory.check_histogram_tv, histogram_tv_numpy),
 ]
+
+
+# ================================================================ issue 25
+
+
+def ula_private_generator(energy_fn, x, n_steps, step_size, generator=None):
+    """Copies the seed into a private generator: reproducible and seed-dependent, but the
+    caller's generator never advances, so a continued chain repeats its noise."""
+    if generator is not None:
+        generator = torch.Generator().manual_seed(generator.initial_seed())
+    return _ula_loop(energy_fn, x, n_steps, step_size,
+                     lambda z, t: torch.randn(z.shape, generator=generator, dtype=z.dtype))
+
+
+def tv_rounding_margin(samples, energy_fn, box, n_bins):
+    """floor((x - low) / width + 1e-2) "against rounding errors": samples within a hundredth
+    of a cell below an edge land in the cell above it."""
+    low, high = box
+    idx = ((samples - low) / (high - low) * n_bins + 1e-2).floor().long()
+    keep = ((idx >= 0) & (idx < n_bins)).all(1)
+    return _tv_from_bins(idx, keep, energy_fn, box, n_bins)
+
+
+def histogram_tv_histogramdd(samples, energy_fn, box, n_bins):
+    """torch.histogramdd over the box (its bins are [lo, hi), the last one closed)."""
+    low, high = box
+    s = samples.double()
+    counts, _ = torch.histogramdd(s, bins=[n_bins, n_bins], range=[low, high, low, high])
+    p_hist = counts.reshape(-1) / counts.sum()
+    centres, _ = toy.grid_points(box, n_bins)
+    with torch.no_grad():
+        p_exact = torch.softmax(-energy_fn(centres).double(), 0)
+    return float(0.5 * (p_hist - p_exact).abs().sum())
+
+
+BUGS += [
+    (theory.check_ula_chain, ula_private_generator),
+    (theory.check_histogram_tv, tv_rounding_margin),
+]
+
+ALT_CORRECT += [
+    (theory.check_histogram_tv, histogram_tv_histogramdd),
+]

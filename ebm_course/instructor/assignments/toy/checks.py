@@ -156,7 +156,9 @@ def check_cd_loss(loss_fn) -> None:
     ]
     for n_data, n_model, alpha, dtype, what in cases:
         net = _net(30, dtype=dtype)
-        energy_fn = lambda x, net=net: 1.0 - 3 * net(x)  # noqa: E731
+        # energies that differ widely between points: the regulariser's form (mean of the
+        # squares, not the square of the mean) shows in its value and gradient
+        energy_fn = lambda x, net=net: 1.0 - 3 * net(x) + x.pow(2).sum(1)  # noqa: E731
         x_data = torch.randn(n_data, 2, generator=g).to(dtype)
         leaf = (torch.randn(n_model, 2, generator=g) * 2).to(dtype).requires_grad_(True)
         x_model = leaf * 1.0  # as if produced by a differentiable sampler: still carries a graph

@@ -512,3 +512,30 @@ ALT_CORRECT += [
     (toy_checks.check_nce_loss, nce_loss_bce),
     (toy_checks.check_sgld_sample, sgld_sample_clamp_where),
 ]
+
+
+# ================================================================ issue 25
+
+
+def cd_loss_square_of_mean(energy_fn, x_data, x_model, alpha=0.0):
+    """alpha * (mean(E_data)^2 + mean(E_model)^2): squares the means instead of averaging the
+    squares (the same only when the energies are equal across points)."""
+    e_data, e_model = energy_fn(x_data), energy_fn(x_model.detach())
+    return e_data.mean() - e_model.mean() + alpha * (e_data.mean() ** 2 + e_model.mean() ** 2)
+
+
+def cd_loss_variance_plus_mean(energy_fn, x_data, x_model, alpha=0.0):
+    """mean(E^2) written as the (biased) variance plus the squared mean."""
+    e_data, e_model = energy_fn(x_data), energy_fn(x_model.detach())
+    reg = sum(e.var(unbiased=False) + e.mean() ** 2 if len(e) > 1 else e.pow(2).sum()
+              for e in (e_data, e_model))
+    return e_data.mean() - e_model.mean() + alpha * reg
+
+
+BUGS += [
+    (toy_checks.check_cd_loss, cd_loss_square_of_mean),
+]
+
+ALT_CORRECT += [
+    (toy_checks.check_cd_loss, cd_loss_variance_plus_mean),
+]
