@@ -8,8 +8,9 @@ directory that holds ``nbgrader_config.py`` and the package's ``instructor/assig
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ..settings import current
 
 
 def _is_project(folder: Path) -> bool:
@@ -19,9 +20,9 @@ def _is_project(folder: Path) -> bool:
 
 def project_root() -> Path:
     """The project checkout (see the module docstring); raises if there is none."""
-    env = os.environ.get("EBM_COURSE_ROOT")
+    env = current().root
     if env:
-        root = Path(env).expanduser().resolve()
+        root = env.resolve()
         if not _is_project(root):
             raise FileNotFoundError(f"EBM_COURSE_ROOT={env}: no nbgrader_config.py and "
                                     "ebm_course/instructor/assignments there")

@@ -13,13 +13,12 @@ Two layers, both documented in the README (Instructors):
 
 Memory is capped with ``RLIMIT_DATA`` (private writable memory), not ``RLIMIT_AS``: CUDA reserves
 large address ranges it never touches, which an address-space cap would count. Stdlib only: the
-kernel imports this module before anything else.
+kernel imports this module before anything else (``ebm_course.settings`` is stdlib only too).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 import time
@@ -29,6 +28,8 @@ try:
 except ImportError:  # not Linux / macOS: limits are no-ops
     resource = None
 
+from ebm_course.settings import current  # noqa: E402  (stdlib only, like this module)
+
 MiB = 1 << 20
 
 
@@ -37,18 +38,12 @@ class CheckTimeout(BaseException):
     ``KeyboardInterrupt``) so that a student's ``except Exception`` cannot swallow it."""
 
 
-def env_number(name: str, default: float) -> float:
-    """A number from the environment; ``default`` when unset or empty."""
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
-
-
 def check_timeout_s() -> float:
-    return env_number("EBM_COURSE_CHECK_TIMEOUT_S", 60.0)
+    return current().check_timeout_s
 
 
 def check_memory_mb() -> float:
-    return env_number("EBM_COURSE_CHECK_MEMORY_MB", 2048.0)
+    return current().check_memory_mb
 
 
 def data_usage() -> int | None:
@@ -116,7 +111,7 @@ def cap_kernel_memory(limit_mb: float | None = None) -> int | None:
     """Cap this process's private memory at ``limit_mb`` MiB (``EBM_COURSE_GRADE_MEMORY_MB``,
     default 8192; 0 = no cap). Returns the limit in bytes, or None when not capped."""
     if limit_mb is None:
-        limit_mb = env_number("EBM_COURSE_GRADE_MEMORY_MB", 8192.0)
+        limit_mb = current().grade_memory_mb
     usage = data_usage()
     if limit_mb <= 0 or usage is None or resource is None:
         return None
