@@ -27,11 +27,19 @@ import nbformat
 import pytest
 
 from ebm_course.instructor.assignments import ASSIGNMENTS as UNITS
-from ebm_course.instructor.grade_loop import find_submissions, read_grades
+from ebm_course.instructor.gradebook import find_submissions
 
 from .conftest import ASSIGNMENTS, ROOT, nbgrader_cmd, run
 
 SOLUTION = re.compile(r"(?P<indent>[ \t]*)### BEGIN SOLUTION\n.*?### END SOLUTION", re.S)
+
+
+def read_grades(path: Path) -> dict[tuple[str, str], dict]:
+    """The exported CSV as ``{(student_id, assignment): row}``."""
+    import csv
+
+    with open(path, newline="") as f:
+        return {(row["student_id"], row["assignment"]): row for row in csv.DictReader(f)}
 
 
 def _cell(nb, grade_id):
@@ -377,7 +385,8 @@ def test_find_submissions_accepts_both_layouts(tmp_path):
 
 
 def test_staging_from_the_courses_own_submitted_folder_keeps_the_notebooks(tmp_path):
-    from ebm_course.instructor.grade_loop import _exclude_others, stage
+    from ebm_course.instructor.gradebook import exclude_others as _exclude_others
+    from ebm_course.instructor.gradebook import stage
 
     notebook = tmp_path / "submitted" / "ann" / "01_theory" / "01_theory.ipynb"
     notebook.parent.mkdir(parents=True)

@@ -9,7 +9,6 @@ and the job goes on to the next, then exits non-zero: nothing already run is los
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 
 from ..config import get_profile
 from ..results import results_dir
+from ..settings import overridden
 from .paths import ROOT
 from .release import assignments, build_release
 
@@ -40,7 +40,7 @@ def execute_notebook(source: Path, target: Path, timeout: int = 3600) -> float:
     target.parent.mkdir(parents=True, exist_ok=True)
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
     bar = tqdm(total=n_code, desc=f"  {source.stem}", unit="cell", leave=False)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", coalesce_streams=True,
                             resources={"metadata": {"path": str(target.parent)}},
                             on_cell_executed=lambda **_: bar.update(1))
     start = time.perf_counter()
@@ -102,9 +102,20 @@ def results_report(results: Path, profile: str, failed: list[str] = ()) -> str:
                 "they ran.", ""]
     for path in sorted(results.glob("*.json")):
         data = json.loads(path.read_text())
-        out += [f"## {path.stem}", "", "| metric | value |", "|---|---|"]
+        out += [f"## {path.stem}", ""]
+        run = data.get("run")
+        if isinstance(run, dict):
+            versions = run.get("versions") or {}
+            out += [f"Run of {run.get('written', '?')}: commit {run.get('commit')}, "
+                    f"{run.get('profile')} profile, device {run.get('device')} "
+                    f"({run.get('cpu')}, {run.get('torch_threads')} torch threads, "
+                    f"sampler precision {run.get('cpu_precision')}), torch "
+                    f"{versions.get('torch')}, Lightning {versions.get('pytorch-lightning')}.", ""]
+        out += ["| metric | value |", "|---|---|"]
         tables, details = [], []
         for key, value in sorted(data.items()):
+            if key == "run":
+                continue
             if key == "config" or key.endswith("_config"):
                 details += [f"<details><summary>{key}</summary>", "", "```json",
                             json.dumps(value, indent=1, sort_keys=True), "```", "", "</details>"]
@@ -133,8 +144,12 @@ def build_course(names: list[str] | None = None, timeout: int = 3600) -> int:
     saved as far as it got and reported; the others still run and the release and the report
     are still written, then the exit code is 1.
     """
-    os.environ.setdefault("EBM_COURSE_PROFILE", get_profile())
-    profile = os.environ["EBM_COURSE_PROFILE"]
+    profile = get_profile()
+    with overridden(EBM_COURSE_PROFILE=profile):  # the kernels and benchmarks inherit it
+        return _build_course(profile, names, timeout)
+
+
+def _build_course(profile: str, names: list[str] | None, timeout: int) -> int:
     names = names or assignments()
     results = results_dir()
     results.mkdir(parents=True, exist_ok=True)
@@ -213,10 +228,8 @@ def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = 
     data = scratch_data_root(scratch / "data", data_root())
     env = {"EBM_COURSE_PROFILE": profile, "EBM_COURSE_STEP_CAP": str(step_cap),
            "EBM_COURSE_DATA": str(data), "EBM_COURSE_RESULTS": str(scratch / "results")}
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)  # the kernels inherit them
     seconds, failed = {}, []
-    try:
+    with overridden(**env):  # the kernels inherit them
         for name in tqdm(names, desc=f"smoke run ({profile}, <= {step_cap} steps)", unit="notebook"):
             target = scratch / "notebooks" / f"{name}.ipynb"
             try:
@@ -227,12 +240,6 @@ def smoke_run(names: list[str] | None = None, step_cap: int = 3, profile: str = 
                 failed.append(name)
                 tqdm.write(f"  {name} FAILED (saved as far as it ran at {target}):\n"
                            f"{str(err)[-2000:]}")
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     out = results_dir() / f"smoke_{profile}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     earlier = json.loads(out.read_text()) if out.exists() else {}

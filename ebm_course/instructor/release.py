@@ -17,6 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ..settings import environment
 from .paths import ROOT
 
 PACKAGE = Path(__file__).resolve().parents[1]  # ebm_course/
@@ -110,9 +111,8 @@ def assignments(course_dir: Path | None = None) -> list[str]:
 def tool_env() -> dict:
     """The environment with this interpreter's ``bin/`` first on PATH: nbgrader runs ``alembic``
     and Jupyter kernels by name, which must come from the same virtual environment."""
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
+    path = environment().get("PATH", "")
+    return environment(PATH=os.pathsep.join([str(Path(sys.executable).parent), path]))
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
@@ -204,16 +204,68 @@ online (`EBM_COURSE_DOWNLOAD=0` forbids it); offline, put the files in torchvisi
 under `EBM_COURSE_DATA` (`<data>/MNIST/raw/`). What the notebooks generate (datasets, logs,
 trained networks, figures) goes to `~/.cache/ebm_course` (`EBM_COURSE_CACHE` moves it), never
 into this folder.
+
+**A slow machine.** `EBM_COURSE_STEP_CAP=400` (any number) stops every training run after that
+many steps and shortens the long sampling runs alike: the notebook runs the same code, sooner,
+with worse samples (03's quick run trains 1,600 steps, about 4 minutes on a 2-core CPU). Set it
+before you start JupyterLab (`EBM_COURSE_STEP_CAP=400 jupyter lab`) or in a cell
+(`%env EBM_COURSE_STEP_CAP=400`) before the training cell.
+
+**Assignment 6 before assignment 3 is done.** 6 studies the EBM your 03 exported; until it
+exists, 6 uses `models/03_mnist_ebm.pt2`, the course's own quick-profile run, and its first cell
+says which model it uses.
+
+**`torchvision` fails to import** ("operator torchvision::nms does not exist"): torch and
+torchvision come from different builds. Reinstall them as one pair from one index (the CPU line
+above, with `--force-reinstall`).
 """
 
 
+STUDENT_NBGRADER_CONFIG = """\
+# nbgrader's settings for a student's copy of the course: `nbgrader validate` (the Validate
+# button) reads them. Validation runs each notebook as the grader does, in the short `grade`
+# profile.
+c = get_config()  # noqa: F821  (provided by nbgrader)
+c.CourseDirectory.course_id = "ebm_course"
+c.Execute.timeout = 120
+"""
+
+
+SHIPPED_MODELS = ("03_mnist_ebm",)  # exports a later assignment falls back on (06 uses 03's)
+
+
+def ship_models(release_dir: Path) -> list[Path]:
+    """Copy the reference run's quick-profile exports of :data:`SHIPPED_MODELS` (and their
+    buffer samples) into ``release_dir/models/``, where a student's notebook finds them when
+    the student's own export is missing (``export.shipped_path``). An export that this checkout
+    has not made keeps the copy already shipped."""
+    from ..export import SHIPPED, export_path
+
+    written = []
+    for name in SHIPPED_MODELS:
+        source = export_path(name, "quick")
+        if not source.exists():
+            continue
+        target = release_dir / SHIPPED / f"{name}.pt2"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for src, dst in ((source, target),
+                         (source.with_suffix(".buffer.pt"), target.with_suffix(".buffer.pt"))):
+            if src.exists():
+                shutil.copy2(src, dst)
+                written.append(dst)
+    return written
+
+
 def build_release(release_dir: Path = ROOT / "release") -> None:
-    """Regenerate every assignment and the student package under ``release_dir``."""
+    """Regenerate every assignment, the student package and the shipped models under
+    ``release_dir``."""
     names = assignments()
     generate_assignments(names)
     student_package(release_dir)
+    ship_models(release_dir)
     (release_dir / "pyproject.toml").write_text(student_pyproject())
     (release_dir / "README.md").write_text(STUDENT_README)
+    (release_dir / "nbgrader_config.py").write_text(STUDENT_NBGRADER_CONFIG)
     jupyter = release_dir / "jupyter"
     jupyter.mkdir(exist_ok=True)
     (jupyter / "zz_ebm_course_student.json").write_text(
