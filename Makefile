@@ -34,7 +34,20 @@ data/MNIST:
 	@if [ -d "$(SHARED)/MNIST" ]; then ln -s "$(abspath $(SHARED))/MNIST" data/MNIST; \
 	  echo "linked data/MNIST -> $(abspath $(SHARED))/MNIST"; fi
 
-data: setup data/MNIST
+# FashionMNIST (05's literature comparison): Debian's dataset-fashion-mnist (MIT), installed
+# when missing and possible (root with apt), unpacked into torchvision's layout (its .gz headers
+# differ from the published files; the decompressed contents are the published ones).
+FASHION ?= /usr/share/datasets/fashion-mnist
+data/FashionMNIST/raw:
+	@test -d "$(FASHION)" || { echo "installing Debian's dataset-fashion-mnist ..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    dataset-fashion-mnist) >/dev/null 2>&1 || \
+	  echo "could not install dataset-fashion-mnist: 05 runs without its FashionMNIST rows"; }
+	@if [ -d "$(FASHION)" ]; then mkdir -p $@.tmp && for f in "$(FASHION)"/*-ubyte.gz; do \
+	  gunzip -c "$$f" > "$@.tmp/$$(basename "$$f" .gz)"; done && mv $@.tmp $@ && \
+	  echo "unpacked FashionMNIST from $(FASHION) into $@"; fi
+
+data: setup data/MNIST data/FashionMNIST/raw
 	$(PY) -m ebm_course.instructor.cli data
 
 notebooks: setup
@@ -46,7 +59,7 @@ release: notebooks
 course: data notebooks
 	$(PY) -m ebm_course.instructor.cli course
 
-test: setup data/MNIST browser lint
+test: setup data/MNIST data/FashionMNIST/raw browser lint
 	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest
 
 lint: setup

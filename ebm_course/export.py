@@ -24,6 +24,22 @@ def export_path(name: str, profile: str) -> Path:
     return data_root() / "checkpoints" / f"{name}-{profile}.pt2"
 
 
+SHIPPED = "models"  # the folder of the hand-out (release/models/) with the course's own exports
+
+
+def shipped_path(name: str) -> Path | None:
+    """The course's own export of ``name`` shipped with the hand-out (``models/<name>.pt2`` of
+    the course folder; in the instructor's checkout, ``release/models/``), or None. A later
+    assignment uses it when the student's own export is missing (docs/design.md)."""
+    from .config import course_root
+
+    root = course_root()
+    for folder in (root / SHIPPED, root / "release" / SHIPPED):
+        if (folder / f"{name}.pt2").is_file():
+            return folder / f"{name}.pt2"
+    return None
+
+
 class _Logits(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()

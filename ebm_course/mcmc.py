@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -28,7 +29,7 @@ from .toy import Box, grid_energy, grid_points
 
 #: A transition ``step(energy_fn, x, generator) -> x`` or ``-> (x, accepted)``: one move of a batch
 #: of independent chains (a ``functools.partial`` of the notebook's ``mala_step`` etc.).
-Step = Callable[..., object]
+Transition = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def grid_density(energy_fn: EnergyFn, box: Box, n_grid: int) -> tuple[torch.Tens
 # Running chains with the notebook's steps.
 # --------------------------------------------------------------------------------------------
 
-def run_chains(step: Step, energy_fn: EnergyFn, x: torch.Tensor, n_steps: int,
+def run_chains(step: Transition, energy_fn: EnergyFn, x: torch.Tensor, n_steps: int,
                generator: torch.Generator, keep_every: int = 0):
     """``n_steps`` moves of ``step`` on the batch ``x`` of independent chains.
 
@@ -361,30 +362,51 @@ def ink_share(x: torch.Tensor) -> torch.Tensor:
     return (x > 0).flatten(1).float().mean(1)
 
 
-def load_mnist_ebm(profile: str):
-    """The network (``get_logits``) and replay-buffer sample assignment 3 exported in ``profile``.
-
-    Falls back to another profile's export (said so); in the ``grade`` profile, where the
-    autograder trains nothing, an untrained network and uniform noise stand in.
-
-    Returns:
-        (net in eval mode, buffer (N, 1, 28, 28), a line saying where they came from).
-    Raises:
-        FileNotFoundError: no export outside the grade profile, with what to run.
-    """
+def find_mnist_ebm(profile: str) -> tuple[Path | None, str]:
+    """Which 03 EBM :func:`load_mnist_ebm` will load, and a line saying so: the student's own
+    export in ``profile``, else another profile's, else the course's shipped model (the
+    reference run's, quick profile), else none (the ``grade`` profile's stand-in, or an error).
+    Cheap: a first cell calls it to say at once what the notebook will use."""
     from .config import display_path
-    from .export import export_path, load_exported
+    from .export import export_path, shipped_path
 
     path = export_path("03_mnist_ebm", profile)
-    found = [path] if path.exists() else sorted(path.parent.glob("03_mnist_ebm-*.pt2"),
-                                                key=lambda q: q.stat().st_mtime)[-1:]
-    if found:
-        net = load_exported(found[0])
-        buffer_path = found[0].with_suffix(".buffer.pt")
+    if path.exists():
+        return path, f"03_mnist_ebm: your export {display_path(path)}"
+    others = sorted(path.parent.glob("03_mnist_ebm-*.pt2"), key=lambda q: q.stat().st_mtime)
+    if others:
+        return others[-1], (f"03_mnist_ebm: your export {display_path(others[-1])} (another "
+                            f"profile's: run 03 in {profile} for this one)")
+    shipped = shipped_path("03_mnist_ebm")
+    if shipped is not None:
+        return shipped, (f"03_mnist_ebm: no export of yours under {display_path(path.parent)}; "
+                         f"the course's shipped model {display_path(shipped)} (the reference "
+                         "run, quick profile) stands in until you run 03")
+    if profile == "grade":
+        return None, ("03_mnist_ebm: no export (grade profile): an untrained network stands in; "
+                      "its numbers mean nothing")
+    return None, (f"03_mnist_ebm: no model: {display_path(path)} not found and no shipped "
+                  "model: run assignment 3 (03_mnist_ebm) first")
+
+
+def load_mnist_ebm(profile: str):
+    """The network (``get_logits``) and replay-buffer sample of assignment 3, as
+    :func:`find_mnist_ebm` chooses them; in the ``grade`` profile without any model, an
+    untrained network and uniform noise stand in (the autograder trains nothing).
+
+    Returns:
+        (net in eval mode, buffer (N, 1, 28, 28) or None, a line saying where they came from).
+    Raises:
+        FileNotFoundError: no model at all outside the grade profile, with what to run.
+    """
+    from .export import load_exported
+
+    found, how = find_mnist_ebm(profile)
+    if found is not None:
+        net = load_exported(found)
+        buffer_path = found.with_suffix(".buffer.pt")
         buffer = torch.load(buffer_path) if buffer_path.exists() else None
-        note = "" if found[0] == path else f" (another profile's: run 03 in {profile} for this one)"
-        return net.eval(), buffer, (f"03_mnist_ebm: loaded {display_path(found[0])}{note}, "
-                                    f"{net.meta.get('train_steps')} training steps")
+        return net.eval(), buffer, f"{how}: loaded, {net.meta.get('train_steps')} training steps"
     if profile == "grade":
         from .metrics import Classifier
 
@@ -392,11 +414,9 @@ def load_mnist_ebm(profile: str):
             torch.manual_seed(0)
             stand_in = Classifier(1, 1).eval()
             buffer = torch.rand(64, 1, 28, 28) * 2 - 1
-        return stand_in, buffer, ("03_mnist_ebm: no export (grade profile): an untrained network "
-                                  "stands in; its numbers mean nothing")
-    raise FileNotFoundError(
-        f"{display_path(path)} not found: run assignment 3 (03_mnist_ebm) first, in the same "
-        f"profile ({profile}) and with the same EBM_COURSE_DATA; its last cell exports your EBM")
+        return stand_in, buffer, how
+    raise FileNotFoundError(how + ", in the same profile and with the same EBM_COURSE_DATA; its "
+                            "last cell exports your EBM")
 
 
 class AdaptiveStep:

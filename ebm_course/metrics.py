@@ -285,12 +285,13 @@ def sample_quality(classifier: nn.Module, x_model: torch.Tensor,
     return out
 
 
-def pairwise_diversity(x: torch.Tensor, n: int = 256) -> float:
-    """RMS pixel distance between pairs of images, averaged (as ``guard.buffer_diversity``
-    measures a sampler's buffer): up to ``n`` evenly spaced images of ``x`` (N, C, H, W).
-    Uniform noise gives about 0.82, MNIST digits about 0.73, copies of one image 0."""
+def pairwise_diversity(x: torch.Tensor, n: int = 256, dtype: torch.dtype = torch.float64) -> float:
+    """RMS pixel distance between pairs of images, averaged: up to ``n`` evenly spaced images
+    of ``x`` (N, C, H, W), computed in ``dtype``. Uniform noise in [-1, 1] gives about 0.82,
+    MNIST digits (scaled to [-1, 1]) about 0.73, copies of one image 0; NaN for fewer than
+    two images. (``guard.buffer_diversity`` applies it to a sampler's buffer.)"""
     idx = torch.linspace(0, len(x) - 1, min(n, len(x))).long()
-    flat = x[idx].flatten(1).double()
+    flat = x[idx.to(x.device)].flatten(1).to(dtype)
     if len(flat) < 2:
         return float("nan")
     dist = torch.cdist(flat, flat) / math.sqrt(flat.shape[1])

@@ -184,3 +184,25 @@ def test_refresh_prose_copies_text_and_refuses_changed_code(tmp_path):
     with pytest.raises(ValueError, match="rerun"):
         refresh_prose(tmp_path / "src.ipynb", tmp_path / "sol.ipynb")
     assert nbformat.read(tmp_path / "sol.ipynb", as_version=4).cells[0].source == "the corrected claim"
+
+
+def test_results_hold_one_run_and_say_where_it_came_from(tmp_path, monkeypatch):
+    """A new run replaces what an earlier run wrote (a key it no longer writes disappears);
+    writes within one run add up; every file records commit, versions, profile, device,
+    threads and the sampler's CPU precision."""
+    from ebm_course import results
+
+    monkeypatch.setenv("EBM_COURSE_RESULTS", str(tmp_path))
+    monkeypatch.setenv("EBM_COURSE_PROFILE", "quick")
+    path = results.write_results("99_x", {"stale_key": 1.0, "kept": 2.0})
+    monkeypatch.setattr(results, "RUN_ID", "a-later-run")
+    results.write_results("99_x", {"kept": 3.0})
+    results.write_results("99_x", {"added": 4.0})  # the same run: merged
+    data = json.loads(path.read_text())
+    assert "stale_key" not in data and data["kept"] == 3.0 and data["added"] == 4.0
+    run = data["run"]
+    assert run["id"] == "a-later-run" and run["profile"] == "quick"
+    assert run["cpu_precision"] in ("bf16", "fp32") and run["torch_threads"] >= 1
+    assert run["versions"]["torch"] and run["device"] and "commit" in run
+    report = course_build.results_report(tmp_path, "quick")
+    assert "torch threads" in report and "| run" not in report

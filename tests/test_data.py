@@ -84,3 +84,22 @@ def test_require_finds_what_is_there(mnist_root):
     from ebm_course import data
 
     assert data.require("MNIST", mnist_root) == f"MNIST under {mnist_root}"
+
+
+def test_a_torchvision_that_does_not_fit_torch_says_so(monkeypatch):
+    """A CPU torch beside a CUDA torchvision fails deep inside ("operator torchvision::nms does
+    not exist"); the first import of the course says what to install instead."""
+    import builtins
+
+    from ebm_course.util import import_torchvision
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "torchvision":
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.raises(ImportError, match="matching pair"):
+        import_torchvision()

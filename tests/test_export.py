@@ -84,3 +84,31 @@ def test_student_edition_loads_an_export_and_says_run_04_first(tmp_path):
     assert "04_glyph_jem-grade.pt2" in lines[0] and "another profile" in lines[0], lines
     assert lines[1] == "(3,)"
     assert lines[2].startswith("missing:") and "run assignment 4" in lines[2], lines
+
+
+def test_06_finds_the_students_export_first_then_the_shipped_model(tmp_path, monkeypatch):
+    """03 -> 06 without a wall: the student's own export in this profile, else another
+    profile's, else the model the hand-out ships (models/), else the grade stand-in or a clear
+    error; the first cell can say which before any work is done."""
+    from ebm_course import config, mcmc
+    from ebm_course.export import export_path
+
+    monkeypatch.setenv("EBM_COURSE_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(config, "course_root", lambda: tmp_path / "course")
+    assert mcmc.find_mnist_ebm("quick")[0] is None
+    assert "untrained" in mcmc.find_mnist_ebm("grade")[1]
+    with pytest.raises(FileNotFoundError, match="run assignment 3"):
+        mcmc.load_mnist_ebm("quick")
+    shipped = tmp_path / "course" / "models" / "03_mnist_ebm.pt2"
+    shipped.parent.mkdir(parents=True)
+    shipped.write_bytes(b"")
+    found, how = mcmc.find_mnist_ebm("quick")
+    assert found == shipped and "shipped model" in how
+    own = export_path("03_mnist_ebm", "full")
+    own.parent.mkdir(parents=True)
+    own.write_bytes(b"")
+    assert mcmc.find_mnist_ebm("quick")[0] == own  # another profile's, but the student's
+    mine = export_path("03_mnist_ebm", "quick")
+    mine.write_bytes(b"")
+    assert mcmc.find_mnist_ebm("quick") == (mine, mcmc.find_mnist_ebm("quick")[1])
+    assert "your export" in mcmc.find_mnist_ebm("quick")[1]

@@ -18,6 +18,17 @@ SCORES = {"energy": ref05.energy_score, "max-softmax": ref05.max_softmax_score,
           "grad-norm": ref05.grad_norm_score}
 
 
+class LogitsOf(torch.nn.Module):
+    """A plain classifier (``forward`` returns logits) with the ``get_logits`` the scores call."""
+
+    def __init__(self, classifier: torch.nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(x)
+
+
 def test_auroc_orientation_and_fpr95():
     perfect = ref05.ood_metrics([3.0, 4.0, 5.0], [0.0, 1.0])
     assert perfect == {"auroc": 1.0, "aupr": 1.0, "fpr95": 0.0}
@@ -92,17 +103,26 @@ def test_mnist_ood_sets_use_fashion_and_kmnist_files(tmp_path, capsys):
         _write_idx(tmp_path / name / "raw", name, rng.integers(0, 256, (12, 28, 28)),
                    rng.integers(0, 10, 12))
     sets = ood.mnist_ood_sets(n=10, root=tmp_path)
-    assert set(sets) == {"FashionMNIST", "KMNIST", "uniform-noise"}
+    assert list(sets) == ["FashionMNIST", "KMNIST", "sklearn-digits-8x8", "uniform-noise"]
     assert sets["FashionMNIST"].shape == (10, 1, 28, 28)
     assert sets["KMNIST"].min() >= -1 and sets["KMNIST"].max() <= 1
     assert "torchvision files" in capsys.readouterr().out
 
 
-def test_mnist_ood_sets_fallback_says_so(tmp_path, capsys):
+def test_mnist_ood_sets_say_what_is_missing_and_keep_their_draws(tmp_path, capsys):
+    """Without the dataset files the course's own sets remain, drawn exactly as with them: a
+    machine with FashionMNIST adds rows, it does not change the others."""
     sets = ood.mnist_ood_sets(n=10, root=tmp_path)  # nothing there
-    assert "sklearn-digits-8x8" in sets and "uniform-noise" in sets
+    assert list(sets) == ["sklearn-digits-8x8", "uniform-noise"]
     assert sets["sklearn-digits-8x8"].shape == (10, 1, 28, 28)
-    assert "fallback" in capsys.readouterr().out
+    assert "FashionMNIST not found" in capsys.readouterr().out
+    rng = np.random.default_rng(0)
+    _write_idx(tmp_path / "FashionMNIST" / "raw", "FashionMNIST", rng.integers(0, 256, (12, 28, 28)),
+               rng.integers(0, 10, 12))
+    more = ood.mnist_ood_sets(n=10, root=tmp_path)
+    assert list(more) == ["FashionMNIST", "sklearn-digits-8x8", "uniform-noise"]
+    for name in sets:
+        assert torch.equal(sets[name], more[name]), name
 
 
 # ---------------------------------------------------------------- hidden checks: pass and fail
@@ -148,10 +168,11 @@ def test_mnist_ood_rows_score_fashion_and_kmnist_files(tmp_path):
         _write_idx(tmp_path / name / "raw", name, rng.integers(0, 256, (12, 28, 28)),
                    rng.integers(0, 10, 12))
     torch.manual_seed(0)
-    net = ood.LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
+    net = LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
     rows = ood.mnist_ood_rows({"clf": net}, {"energy": ref05.energy_score}, ref05.ood_metrics,
                               n=8, root=tmp_path)
-    assert [r["ood"] for r in rows] == ["FashionMNIST", "KMNIST", "uniform-noise"]
+    assert [r["ood"] for r in rows] == ["FashionMNIST", "KMNIST", "sklearn-digits-8x8",
+                                        "MNIST-rotated", "uniform-noise"]
     assert all(len(r["_id"]) == 8 and 0 <= r["auroc"] <= 1 for r in rows)
 
 
@@ -167,7 +188,7 @@ def test_mnist_ood_rows_add_extra_sets_such_as_glyphs(tmp_path, capsys):
     assert as_mnist.shape == (5, 1, 28, 28)
     assert as_mnist[0, 0, 0, 0] == -1.0 and as_mnist[0, 0, 14, 14] == 1.0  # ground dark, ink light
     assert as_mnist[0, 0, 10:18, 13:15].eq(1.0).all() and as_mnist.sum() < 0  # stroke kept, halved
-    net = ood.LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
+    net = LogitsOf(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(28 * 28, 10)))
     rows = ood.mnist_ood_rows({"clf": net}, {"energy": ref05.energy_score}, ref05.ood_metrics,
                               n=8, root=tmp_path, extra_sets={"glyphs": as_mnist}, verbose=False)
     assert [r["ood"] for r in rows][-1] == "glyphs" and len(rows[-1]["_ood"]) == 5

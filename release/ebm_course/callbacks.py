@@ -11,10 +11,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pytorch_lightning as pl
 import torch
-import torchvision
 
 from .models import energy_fn_of
 from .sampling import langevin_chain, sampling_mode
+from .util import import_torchvision
+
+torchvision = import_torchvision()  # a clear error when torch and torchvision are no pair
 
 
 def _publish(trainer: pl.Trainer, name: str, images: torch.Tensor, nrow: int) -> torch.Tensor:

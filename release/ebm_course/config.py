@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-PROFILES = ("quick", "full", "grade")
+from . import settings
+
+PROFILES = settings.PROFILES
 
 
 def get_profile() -> str:
     """The active run profile: ``quick``, ``full`` or ``grade``."""
-    name = os.environ.get("EBM_COURSE_PROFILE", "").strip().lower()
-    if name:
-        if name not in PROFILES:
-            raise ValueError(f"EBM_COURSE_PROFILE={name!r}: expected one of {', '.join(PROFILES)}")
-        return name
-    if os.environ.get("NBGRADER_EXECUTION"):
+    s = settings.current()
+    if s.profile:
+        return s.profile
+    if s.under_nbgrader:
         return "grade"
     return "full" if torch.cuda.is_available() else "quick"
 
@@ -42,12 +42,7 @@ def step_cap() -> int | None:
     profile says (``ebm-course smoke`` runs the ``full`` profile's code paths on a CPU this way),
     and the long sampling runs of notebooks 4 and 6 shortened alike (:func:`cap_length`); None
     when unset."""
-    value = os.environ.get("EBM_COURSE_STEP_CAP", "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"EBM_COURSE_STEP_CAP={value!r}: expected a positive integer")
-    return int(value)
+    return settings.current().step_cap
 
 
 def cap_steps(n_steps: int) -> int:
@@ -58,11 +53,47 @@ def cap_steps(n_steps: int) -> int:
     return cap if n_steps < 0 else min(n_steps, cap)
 
 
+def ablation_steps(default: int) -> int:
+    """Training steps of each of 03's experiments (section 7): ``EBM_COURSE_ABLATION_STEPS``
+    when set (0 skips them), else ``default`` under :func:`step_cap`."""
+    chosen = settings.current().ablation_steps
+    return cap_steps(default) if chosen is None else chosen
+
+
 def cap_length(n: int, floor: int) -> int:
     """A sampling length (chain steps) under :func:`step_cap`: ``n`` limited by the cap, but
     not below ``floor`` (the ``grade`` profile's length, which every cell handles)."""
     cap = step_cap()
     return n if cap is None else min(n, max(cap, floor))
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """The CPU quota of this process's cgroup in CPUs (cgroup v2 ``cpu.max``, v1
+    ``cpu.cfs_quota_us``), or None when there is none."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_budget() -> int:
+    """The CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (a
+    JupyterHub node or a container allots a share, which ``os.cpu_count`` ignores)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        n = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        n = min(n, max(1, int(quota)))
+    return max(1, n)
 
 
 def get_device() -> torch.device:
@@ -98,30 +129,30 @@ def cache_root() -> Path:
     training logs, exported networks, results): ``EBM_COURSE_CACHE``, else
     ``$XDG_CACHE_HOME/ebm_course`` (``~/.cache/ebm_course``). Outside the hand-out folder, so
     the files a student submits stay the notebooks."""
-    env = os.environ.get("EBM_COURSE_CACHE")
-    if env:
-        return Path(env).expanduser().resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser().resolve() / "ebm_course"
+    s = settings.current()
+    if s.cache:
+        return s.cache.resolve()
+    return (s.xdg_cache_home or Path.home() / ".cache").resolve() / "ebm_course"
 
 
 def data_root() -> Path:
     """Root of the datasets: ``EBM_COURSE_DATA``; else ``data/`` of the course checkout (the
     instructor's), or ``<cache_root>/data`` in the student edition."""
-    env = os.environ.get("EBM_COURSE_DATA")
+    env = settings.current().data
     if env:
-        return Path(env).expanduser().resolve()
+        return env.resolve()
     if is_student_edition():
         return cache_root() / "data"
     return course_root() / "data"
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so a rerun gives the same numbers."""
+    """Seed Python, NumPy and torch (all devices) so a rerun gives the same numbers. (Python's
+    string hashing is seeded when the interpreter starts, by ``PYTHONHASHSEED``; setting it here
+    would change nothing, and nothing in the course depends on set order.)"""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
 
 
 def display_path(text: str) -> str:

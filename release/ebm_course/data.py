@@ -11,16 +11,18 @@ much faster than torchvision's per-item PIL transforms.
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
-import torchvision
 from torch.utils.data import DataLoader, Dataset, TensorDataset, random_split
 
+from . import settings
 from .config import data_root
+from .util import import_torchvision
+
+torchvision = import_torchvision()  # a clear error when torch and torchvision are no pair
 
 MNIST_FAMILY = {
     "MNIST": torchvision.datasets.MNIST,
@@ -47,12 +49,7 @@ def dataset_available(name: str, root: str | Path | None = None) -> bool:
 def download_policy() -> str:
     """``EBM_COURSE_DOWNLOAD``: ``"auto"`` (default: download a missing dataset when online),
     ``"never"`` (``0``, ``no``, ``false``, ``never``) or ``"always"`` (``1``, ``yes``, ...)."""
-    value = os.environ.get("EBM_COURSE_DOWNLOAD", "auto").strip().lower()
-    if value in ("0", "no", "false", "never", "off"):
-        return "never"
-    if value in ("1", "yes", "true", "always", "on"):
-        return "always"
-    return "auto"
+    return settings.current().download
 
 
 def mirror_reachable(name: str, timeout: float = 3.0) -> bool:

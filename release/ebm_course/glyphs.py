@@ -35,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from . import settings
 from .config import data_root
 from .util import atomic_path
 
@@ -284,8 +285,7 @@ def generate_glyphs(n_total: int = N_TOTAL, seed: int = 0, workers: int | None =
 
 def glyph_cache_dir() -> Path:
     """``EBM_COURSE_GLYPH_CACHE`` or ``<data root>/glyphs``."""
-    env = os.environ.get("EBM_COURSE_GLYPH_CACHE")
-    return Path(env).expanduser() if env else data_root() / "glyphs"
+    return settings.current().glyph_cache or data_root() / "glyphs"
 
 
 def _cache_file(cache: Path, n_total: int, seed: int) -> Path:
@@ -372,7 +372,7 @@ def load_glyph_folder(path: str | Path, seed: int = 0, invert: bool = False) -> 
 
 def load_glyphs(path: str | Path | None = None, seed: int = 0, progress: bool = True) -> GlyphSet:
     """The course's glyphs: a real folder (``path`` or ``EBM_COURSE_GLYPHS``), else synthetic."""
-    path = path or os.environ.get("EBM_COURSE_GLYPHS")
+    path = path or settings.current().glyphs
     if path:
         return load_glyph_folder(path, seed)
     return synthetic_glyphs(seed=seed, progress=progress)
@@ -382,7 +382,7 @@ def glyphs_for_profile(profile: str, path: str | Path | None = None,
                        progress: bool = True) -> GlyphSet:
     """The glyphs a notebook uses: the whole set, except under ``grade`` without a cache, where
     a small synthetic set (1,680 images) keeps every cell within the autograder's time limit."""
-    if profile == "grade" and not (path or os.environ.get("EBM_COURSE_GLYPHS")):
+    if profile == "grade" and not (path or settings.current().glyphs):
         if not _cache_file(glyph_cache_dir(), N_TOTAL, 0).exists():
             return synthetic_glyphs(n_total=40 * len(CLASSES), progress=False)
     return load_glyphs(path, progress=progress)

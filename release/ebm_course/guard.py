@@ -16,20 +16,13 @@ import torch
 
 
 def buffer_diversity(pl_module: pl.LightningModule, n: int = 256) -> float:
-    """How different the sampler's buffered samples are: RMS pixel distance between pairs.
+    """How different the sampler's buffered samples are: :func:`metrics.pairwise_diversity`
+    of up to ``n`` evenly spaced filled slots of ``pl_module.sampler`` (float32, as the buffer
+    is). A buffer collapsed onto one blob gives nearly 0; NaN below 2 samples."""
+    from .metrics import pairwise_diversity
 
-    Up to ``n`` evenly spaced filled slots of ``pl_module.sampler``; for every pair the root
-    mean square of the pixel difference, averaged. Uniform noise in [-1, 1] gives about 0.82,
-    MNIST digits (scaled to [-1, 1]) about 0.73; a buffer collapsed onto one blob gives nearly
-    0. NaN while the buffer holds fewer than 2 samples.
-    """
     sampler = pl_module.sampler
-    if sampler.n_filled < 2:
-        return float("nan")
-    idx = torch.linspace(0, sampler.n_filled - 1, min(n, sampler.n_filled)).long()
-    x = sampler.buffer[idx.to(sampler.buffer.device)].flatten(1).float()
-    dist = torch.cdist(x, x) / math.sqrt(x.shape[1])  # (n, n) RMS pixel distance
-    return float(dist.sum() / (len(x) * (len(x) - 1)))
+    return pairwise_diversity(sampler.buffer[:sampler.n_filled], n, dtype=torch.float32)
 
 
 def scale_learning_rates(trainer: pl.Trainer, factor: float) -> None:

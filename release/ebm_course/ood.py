@@ -177,50 +177,45 @@ def mnist_ood_sets(n: int = 1000, root=None, seed: int = 0,
                    verbose: bool = True) -> dict[str, torch.Tensor]:
     """OOD sets for an MNIST model, (n, 1, 28, 28) in [-1, 1] each.
 
-    FashionMNIST and KMNIST test images when their files are under the data root (torchvision
-    layout); otherwise fallbacks the course can always make: scikit-learn's 8x8 digits
-    upscaled (a different hand and resolution), MNIST flipped upside down and mirrored (a
-    transformed MNIST), and uniform noise. Prints which sets it used.
+    Always the sets the course can make: scikit-learn's 8x8 digits upscaled (a different hand
+    and resolution), MNIST test digits rotated by 180 degrees (a transformed MNIST, when MNIST
+    is there) and uniform noise; and FashionMNIST and KMNIST test images when their files are
+    under the data root (torchvision layout; ``make data`` unpacks Debian's FashionMNIST).
+    Each set's draw does not depend on which others exist. Prints which sets it used.
     """
+    from sklearn.datasets import load_digits
+
     from .data import dataset_available, load_mnist_family
 
     gen = torch.Generator().manual_seed(seed)
+    made: dict[str, torch.Tensor] = {}
+    notes = []
+    digits = torch.tensor(load_digits().images, dtype=torch.float32)[:, None] / 16.0
+    digits = torch.nn.functional.interpolate(digits, size=20, mode="bilinear",
+                                             align_corners=False)
+    digits = torch.nn.functional.pad(digits, (4, 4, 4, 4)) * 2 - 1  # MNIST-like 20px + border
+    made["sklearn-digits-8x8"] = digits[torch.randperm(len(digits), generator=gen)[:n]]
+    notes.append("sklearn 8x8 digits upscaled")
+    if dataset_available("MNIST", root):
+        x = load_mnist_family("MNIST", train=False, root=root, download=False).tensors[0]
+        made["MNIST-rotated"] = x[torch.randperm(len(x), generator=gen)[:n]].flip(2, 3)
+        notes.append("MNIST rotated 180 degrees")
+    noise = torch.rand((n, 1, 28, 28), generator=gen) * 2 - 1
     sets: dict[str, torch.Tensor] = {}
+    files = torch.Generator().manual_seed(seed + 1)
     for name in ("FashionMNIST", "KMNIST"):
         if dataset_available(name, root):
             x = load_mnist_family(name, train=False, root=root, download=False).tensors[0]
-            sets[name] = x[torch.randperm(len(x), generator=gen)[:n]]
-    notes = [f"{k} (torchvision files)" for k in sets]
-    if not sets:
-        from sklearn.datasets import load_digits
-
-        digits = torch.tensor(load_digits().images, dtype=torch.float32)[:, None] / 16.0
-        digits = torch.nn.functional.interpolate(digits, size=20, mode="bilinear",
-                                                 align_corners=False)
-        digits = torch.nn.functional.pad(digits, (4, 4, 4, 4)) * 2 - 1  # MNIST-like 20px + border
-        sets["sklearn-digits-8x8"] = digits[torch.randperm(len(digits), generator=gen)[:n]]
-        notes.append("sklearn 8x8 digits upscaled (fallback: FashionMNIST/KMNIST not found)")
-        if dataset_available("MNIST", root):
-            x = load_mnist_family("MNIST", train=False, root=root, download=False).tensors[0]
-            sets["MNIST-flipped"] = x[torch.randperm(len(x), generator=gen)[:n]].flip(2, 3)
-            notes.append("MNIST rotated 180 degrees (fallback)")
-    sets["uniform-noise"] = torch.rand((n, 1, 28, 28), generator=gen) * 2 - 1
+            sets[name] = x[torch.randperm(len(x), generator=files)[:n]]
+            notes.insert(len(sets) - 1, f"{name} (torchvision files)")
+        else:
+            notes.append(f"{name} not found under the data root")
+    sets.update(made)
+    sets["uniform-noise"] = noise
     notes.append("uniform noise")
     if verbose:
         print("MNIST OOD sets: " + "; ".join(notes))
     return sets
-
-
-class LogitsOf(nn.Module):
-    """Give a plain classifier (``forward`` returns logits, e.g. :mod:`ebm_course.metrics`'
-    MNIST classifier) the ``get_logits`` that the scores of this module call."""
-
-    def __init__(self, classifier: nn.Module) -> None:
-        super().__init__()
-        self.classifier = classifier
-
-    def get_logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(x)
 
 
 def glyphs_as_mnist(x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,10 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import torchvision
+
+from .util import import_torchvision
+
+torchvision = import_torchvision()  # a clear error when torch and torchvision are no pair
 
 
 def image_grid(images: torch.Tensor, nrow: int = 8) -> np.ndarray:
@@ -77,6 +80,61 @@ def score_histograms(scores: Mapping[str, Sequence[float]], xlabel: str = "-E(x)
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(save, bbox_inches="tight", dpi=120)
     return ax
+
+
+
+def reliability_diagram(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+                        n_bins: int = 15, min_count: int = 10, title: str = "",
+                        save: str | Path | None = None):
+    """Reliability diagram with the number of inputs in each bin drawn under it.
+
+    Top: per equal-width confidence bin, the accuracy against the mean confidence (a calibrated
+    model lies on the diagonal); bins holding fewer than ``min_count`` inputs are drawn as grey
+    open markers off the line, since their accuracy is a handful of coin flips. Bottom: the
+    bin counts (log scale), so a reader sees that most inputs sit in the top bin. The binning is
+    sklearn's ``calibration_curve(strategy="uniform")``. Returns the figure.
+
+    Args:
+        runs: ``{label: (confidence (N,), correct (N,) 0/1)}``, one curve per model.
+        n_bins: equal-width bins over [0, 1].
+        min_count: bins with fewer inputs are greyed out.
+        title: the top panel's title.
+        save: optional PNG path.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    fig, (ax, ax_n) = plt.subplots(2, 1, figsize=(5, 6), sharex=True,
+                                   gridspec_kw={"height_ratios": (3, 1.2)})
+    ax.plot([0, 1], [0, 1], "k:", label="calibrated")
+    width = (edges[1] - edges[0]) / (len(runs) + 1)
+    small_conf, small_acc = [], []  # bins too small to trust, drawn once after the curves
+    for k, (label, (confidence, correct)) in enumerate(runs.items()):
+        confidence = np.asarray(confidence, dtype=float)
+        correct = np.asarray(correct, dtype=float)
+        bin_id = np.searchsorted(edges[1:-1], confidence)
+        count = np.bincount(bin_id, minlength=n_bins)
+        filled = count > 0
+        conf = np.bincount(bin_id, weights=confidence, minlength=n_bins)[filled] / count[filled]
+        acc = np.bincount(bin_id, weights=correct, minlength=n_bins)[filled] / count[filled]
+        enough = count[filled] >= min_count
+        ax.plot(conf[enough], acc[enough], "o-", color=f"C{k}", label=label)
+        small_conf += list(conf[~enough])
+        small_acc += list(acc[~enough])
+        ax_n.bar(edges[:-1] + (k + 0.5) * width, count, width=width, align="edge",
+                 color=f"C{k}", label=label)
+    if small_conf:
+        ax.plot(small_conf, small_acc, "o", mfc="none", color="grey",
+                label=f"bin with < {min_count} inputs")
+    ax.set(ylabel="accuracy in the bin", xlim=(0, 1), ylim=(-0.02, 1.02), title=title)
+    ax.legend(fontsize=8, loc="upper left")
+    ax_n.axhline(min_count, color="grey", ls="--", lw=1, label=f"{min_count} inputs")
+    ax_n.set(yscale="log", ylabel="inputs per bin", xlabel="confidence max_y p(y|x)")
+    ax_n.set_ylim(bottom=0.8)
+    ax_n.legend(handles=ax_n.lines, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    if save is not None:
+        Path(save).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(save, bbox_inches="tight", dpi=120)
+    return fig
 
 
 #: Panels of :func:`training_dynamics`: title -> the logged metrics drawn in it.

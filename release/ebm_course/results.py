@@ -1,9 +1,18 @@
-"""Where notebooks write their measured numbers: ``results/<assignment>.json``."""
+"""Where notebooks write their measured numbers: ``results/<assignment>.json``.
+
+A results file holds one run: the first write of a process replaces what an earlier run left
+(a key a notebook no longer writes disappears instead of outliving its code), later writes of
+the same process add to it. Each file records where its numbers come from under ``"run"``:
+commit, library versions, profile, device, torch threads and the sampler's CPU precision.
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import platform
+import subprocess
+import uuid
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .util import atomic_path
@@ -13,18 +22,70 @@ def results_dir() -> Path:
     """``EBM_COURSE_RESULTS``; else ``results/`` of the course checkout (the instructor's), or
     ``<cache_root>/results`` in the student edition (``config.cache_root``)."""
     from .config import cache_root, course_root, is_student_edition
+    from .settings import current
 
-    env = os.environ.get("EBM_COURSE_RESULTS")
+    env = current().results
     if env:
-        return Path(env)
+        return env
     return (cache_root() if is_student_edition() else course_root()) / "results"
 
 
+RUN_ID = uuid.uuid4().hex  # this process's run: its writes merge, an earlier run's are replaced
+
+
+def _commit() -> str | None:
+    """The course checkout's commit (with ``+dirty`` for uncommitted changes), or None."""
+    from .config import course_root
+
+    try:
+        root = course_root()
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=root,
+                              capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout
+        return head.stdout.strip() + ("+dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def run_metadata() -> dict:
+    """Where a run's numbers come from: commit, versions, profile, device, threads, CPU
+    precision (the sampler's ``"auto"``: bf16 on a CPU with hardware bfloat16, else fp32)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import torch
+
+    from .config import get_device, get_profile
+    from .sampling import resolve_precision
+
+    versions = {}
+    for package in ("torch", "torchvision", "pytorch-lightning", "numpy", "scikit-learn",
+                    "arviz"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
+    device = get_device()
+    return {"id": RUN_ID, "commit": _commit(), "profile": get_profile(),
+            "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(),
+            "cpu": platform.processor() or platform.machine(),
+            "torch_threads": torch.get_num_threads(),
+            "cpu_precision": resolve_precision("auto", torch.device("cpu")),
+            "python": platform.python_version(), "versions": versions,
+            "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
 def write_results(assignment: str, metrics: dict) -> Path:
-    """Merge ``metrics`` into ``results/<assignment>.json`` and return its path."""
+    """Write ``metrics`` into ``results/<assignment>.json`` and return its path: merged with
+    this process's earlier writes, replacing an earlier run's file (module docstring)."""
     path = results_dir() / f"{assignment}.json"
     current = json.loads(path.read_text()) if path.exists() else {}
+    if current.get("run", {}).get("id") != RUN_ID:
+        current = {}
     current.update(metrics)
+    current["run"] = run_metadata()
     with atomic_path(path) as tmp:  # an interrupted write never loses the earlier results
         tmp.write_text(json.dumps(current, indent=2, sort_keys=True, default=float) + "\n")
     return path

@@ -72,3 +72,19 @@ def map_batches(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
 def net_device(net: nn.Module) -> torch.device:
     """The device of ``net``'s first parameter (CPU for a network without parameters)."""
     return next(iter(net.parameters()), torch.empty(0)).device
+
+
+def import_torchvision():
+    """``torchvision``, or an ``ImportError`` that says what is wrong when it does not load
+    beside this torch: a CPU torch next to a CUDA torchvision (or the reverse, or versions
+    that are not a pair) fails deep inside with "operator torchvision::nms does not exist"."""
+    try:
+        import torchvision
+    except (ImportError, RuntimeError) as err:
+        raise ImportError(
+            f"torchvision does not load beside torch {torch.__version__}: {err}. torch and "
+            "torchvision must be one matching pair from one index, e.g. "
+            "`pip install --force-reinstall torch==2.14.1 torchvision==0.29.1 --index-url "
+            "https://download.pytorch.org/whl/cpu` (or both from the default index for CUDA)"
+        ) from err
+    return torchvision

@@ -22,8 +22,8 @@
 # questions. Visible tests run here; hidden tests grade each function on other cases, in
 # isolation (a wrong `leapfrog` costs points in its own exercise only).
 #
-# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 3 minutes on a
-# 2-core machine), `full` (more chains and temperatures, one GPU), `grade` (the autograder: tiny
+# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 70 s on a
+# 2-core CPU), `full` (more chains and temperatures, one GPU), `grade` (the autograder: tiny
 # sizes). Section 3 and 4 load the EBM your assignment 3 exported: **run assignment 3 first**, in
 # the same profile (without an export this notebook says so and stops; only the autograder's
 # `grade` profile puts an untrained stand-in there, since your functions are graded on their own
@@ -50,6 +50,7 @@ DEVICE = config.get_device()
 if DEVICE.type == "cpu":  # thousands of small steps: one thread avoids a sync per operation
     torch.set_num_threads(1)  # (measured on a busy 2-core machine: 7 ms vs 400 ms per MNIST step)
 print(config.run_banner())
+print(mcmc.find_mnist_ebm(PROFILE)[1])  # the 03 EBM sections 4-6 use
 config.seed_everything(CFG.seed)
 TIMINGS = {}  # seconds per section, printed at the end
 
@@ -107,9 +108,10 @@ plt.show()
 # $x' = (1 - \epsilon/s^2)\,x + \sqrt{2\epsilon}\,\xi$ has stationary variance
 # $s^2 / (1 - \epsilon / (2 s^2))$, too wide, and infinite (the chain explodes) once
 # $\epsilon \geq 2 s^2$. What 03 and 04 ran is further still from $p$: SGLD with
-# `noise_std` $\ll \sqrt{2 \cdot \text{step\_size}}$ samples roughly $p^{T}$ at a temperature
-# $T = \text{noise\_std}^2 / (2\,\text{step\_size})$; 03's settings give $T \approx 10^{-6}$, a
-# mode-seeker.
+# `noise_std` $\ll \sqrt{2 \cdot \text{step\_size}}$ targets roughly
+# $e^{-E/T} \propto p^{1/T}$ at a temperature $T = \text{noise\_std}^2 / (2\,\text{step\_size})$;
+# 03's settings give $T \approx 10^{-6}$, so $p^{1/T}$ piles all its mass onto the deepest minima:
+# a mode-seeker.
 #
 # ### Exercise 1: `ula_step` (2 points)
 #
@@ -308,10 +310,11 @@ with timed("2D samplers"):
                 acceptance[name, sampler, eps] = out["acceptance"]
 fig, axes = plt.subplots(2, 3, figsize=(13, 7), sharex=True)
 for j, name in enumerate(ENERGIES):
-    for sampler, marker in zip(SAMPLERS, "os^"):
-        axes[0, j].plot(STEP_SIZES, [tv[name, sampler, e] for e in STEP_SIZES], marker=marker, label=sampler)
+    for k, (sampler, marker) in enumerate(zip(SAMPLERS, "os^")):  # one colour per sampler in every panel
+        style = dict(marker=marker, color=f"C{k}", label=sampler)
+        axes[0, j].plot(STEP_SIZES, [tv[name, sampler, e] for e in STEP_SIZES], **style)
         if sampler != "ULA":
-            axes[1, j].plot(STEP_SIZES, [acceptance[name, sampler, e] for e in STEP_SIZES], marker=marker, label=sampler)
+            axes[1, j].plot(STEP_SIZES, [acceptance[name, sampler, e] for e in STEP_SIZES], **style)
     axes[0, j].axhline(floor[name], ls="--", c="grey", label="exact samples")
     axes[0, j].set(title=f"{name}: TV after {CFG.n_steps} steps", xscale="log", ylim=(0, 1.02))
     axes[1, j].set(title=f"{name}: acceptance rate", xscale="log", xlabel="step size $\\epsilon$", ylim=(0, 1.02))
@@ -353,8 +356,10 @@ display(Markdown("\n".join(rows) + f"\n\nTV of {CFG.n_chains} exact samples: " +
 # ESS above 400 before trusting an estimate), on traces shaped (chain, draw).
 #
 # Below: four chains per sampler from the four corners of the box, at $\epsilon = 0.05$, traced
-# on the first coordinate. The **cost per effective sample** counts energy evaluations (each
-# with its gradient): ULA 1 per step, MALA 2, HMC $L + 1$ plus the Metropolis test.
+# on the first coordinate (the figure draws two of them, from opposite corners, at every few
+# steps; R-hat and ESS use all four at every step). The **cost per effective sample** counts
+# energy evaluations (each with its gradient): ULA 1 per step, MALA 2, HMC $L + 1$ plus the
+# Metropolis test.
 
 # %%
 DIAG_EPS = 0.05
@@ -375,11 +380,16 @@ with timed("diagnostics"):
             d = mcmc.diagnostics(trace[:, trace.shape[1] // 2:])  # second half: after burn-in
             d["energy_evals_per_ess"] = calls[0] / max(d["ess"], 1e-9) / 2  # per draw of the half used
             diag[name, sampler] = d
-            axes[i, j].plot(trace.T, lw=0.5)
+            # drawn: two chains from opposite corners, every `every`-th step (~250 points a chain);
+            # all chains drawn at every step made solid bands. R-hat and ESS use all of them.
+            every = max(1, trace.shape[1] // 250)
+            shown = trace[sorted({0, len(trace) // 2}), ::every]
+            axes[i, j].plot(np.arange(trace.shape[1])[::every], shown.T, lw=0.8)
             axes[i, j].set_title(f"{name}, {sampler}: R-hat {d['rhat']:.2f}, ESS {d['ess']:.0f}", fontsize=9)
         axes[i, 0].set_ylabel("$x_1$")
     for ax in axes[-1]:
-        ax.set_xlabel("step")
+        thinned = "every step" if every == 1 else f"a point every {every} steps"
+        ax.set_xlabel(f"step ({len(shown)} of {CFG.n_diag_chains} chains drawn, {thinned})")
     plt.tight_layout()
     save_figure(fig, "06_sampling_likelihood_traces.png")
     plt.show()
@@ -520,13 +530,19 @@ print(json.dumps(mnist_chain_stats, indent=1))
 # run 50 times longer than in training, and what does that say about $p_\theta$ itself?
 
 # %% [markdown] written id=q_diagnostics points=2
-# (Quick-profile numbers; yours vary.) (a) On the mixture, each chain of ULA, MALA or HMC at
+# (Quick-profile numbers; yours vary.) (a) On the mixture, each chain of ULA and MALA at
 # $\epsilon = 0.05$ looks stationary, a clean band around one value of $x_1$, yet R-hat is far
-# above 1.01 (about 2): the four chains sit in different modes and never cross the valleys, so
-# the between-chain variance dwarfs the within-chain one. Any single chain would pass a
-# "looks converged" check and give one mode's mean, not the mixture's. Four chains all started
-# in the same mode would agree, R-hat would be about 1, and the failure would be invisible:
-# R-hat only detects what dispersed starts expose. On the ring, HMC's long moves travel around
+# above 1.01 (2.41 and 2.40): the four chains sit in different modes and never cross the
+# valleys, so the between-chain variance dwarfs the within-chain one. Any single chain would
+# pass a "looks converged" check and give one mode's mean, not the mixture's. Four chains all
+# started in the same mode would agree, R-hat would be about 1, and the failure would be
+# invisible: R-hat only detects what dispersed starts expose. HMC's longer moves do cross on the
+# mixture: its traces jump between modes, but only a few times in the run, so how long each
+# chain spends in each mode is still luck, and R-hat stays at 1.76 (ESS 6). The banana shows
+# the reverse case: one HMC chain leaves the box, lands where every proposal is rejected
+# (acceptance 0) and stands still for most of the run, a flat line far from the others. On its
+# own that chain would look perfectly settled; R-hat (1.44) flags the disagreement but not its
+# cause, which only the trace shows. On the ring, HMC's long moves travel around
 # the circle (R-hat about 1.01, an ESS in the hundreds, the fewest energy evaluations per
 # effective sample) while ULA and MALA creep along it (R-hat well above 1.01): there ESS per
 # cost, not bias, separates the samplers.
@@ -542,9 +558,8 @@ print(json.dumps(mnist_chain_stats, indent=1))
 # how $p_\theta$ spreads its mass over digits and styles. The model was only ever trained to
 # make *20-step* chains from its buffer look like data (Nijkamp et al. 2019: a short-run EBM
 # learns a sampler, not a density); where long chains go, no training step pushed the energy
-# up. How bad that is depends on the run: this weight-averaged model's long chains stay
-# plausible, while an earlier quick model without the average collapsed onto a few simple
-# shapes (41% of the chains read as "7" and 25% as "1" after 1,000 steps; 0 and 5 vanished).
+# up. That this model's long chains stay plausible is a property of this run, not something
+# its training asked for: another run's long chains may collapse onto a few simple shapes.
 # Either way, short-run samples are not evidence about $p_\theta$ itself.
 
 # %% [markdown]
@@ -596,9 +611,11 @@ grading_06.check_ais_log_z(ais_log_z)
 
 # %% [markdown]
 # **AIS on the 2D energies, against the exact $\log Z$.** Base: $\mathcal N(0, 2^2 I)$. One MALA
-# move per temperature, its step adapted towards 60% acceptance (`mcmc.AdaptiveStep`). Several
-# independent runs per schedule show the spread; the error of the pooled estimate falls with
-# the number of temperatures $K$ and of chains $B$.
+# move per temperature, its step adapted towards 60% acceptance (`mcmc.AdaptiveStep`). Both
+# panels show the signed error $\log \hat Z - \log Z$ (below the dotted zero line: an
+# underestimate, the direction Jensen's inequality predicts). Left: the mean error of a run
+# against the number of temperatures $K$, with the spread over independent runs; right: the
+# error of one run as it averages more of its chains $B$.
 
 # %%
 BASE_STD = 2.0
@@ -615,20 +632,23 @@ with timed("AIS 2D"):
                 log_z, log_w = ais_log_z(fn, base_energy, base_log_z, x0, torch.linspace(0, 1, K + 1), move)
                 ais_2d[name, K, seed] = (float(log_z), log_w)
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
-ais_error = {}
+ais_error = {}  # the mean *absolute* error, for the results
 for name in ENERGIES:
     exact = EXACT[name][1]
-    errs = np.array([[abs(ais_2d[name, K, s][0] - exact) for s in range(CFG.ais_seeds)] for K in CFG.ais_temperatures])
-    ais_error[name] = {K: float(e.mean()) for K, e in zip(CFG.ais_temperatures, errs)}
-    axes[0].errorbar(CFG.ais_temperatures, errs.mean(1), yerr=errs.std(1), marker="o", capsize=3, label=name)
+    # signed errors, drawn on a linear axis: below 0 is an underestimate of log Z (Jensen)
+    signed = np.array([[ais_2d[name, K, s][0] - exact for s in range(CFG.ais_seeds)] for K in CFG.ais_temperatures])
+    ais_error[name] = {K: float(np.abs(e).mean()) for K, e in zip(CFG.ais_temperatures, signed)}
+    axes[0].errorbar(CFG.ais_temperatures, signed.mean(1), yerr=signed.std(1), marker="o", capsize=3, label=name)
     K = CFG.ais_temperatures[-1]
     log_w = ais_2d[name, K, 0][1]
     chains = [b for b in (4, 16, 64, 256, 1024) if b <= len(log_w)]
-    sub = [abs(base_log_z + float(torch.logsumexp(log_w[:b], 0)) - math.log(b) - exact) for b in chains]
+    sub = [base_log_z + float(torch.logsumexp(log_w[:b], 0)) - math.log(b) - exact for b in chains]
     axes[1].plot(chains, sub, marker="o", label=name)
-axes[0].set(xscale="log", yscale="log", xlabel="temperatures K", ylabel="|log Z_AIS - log Z_exact|",
+for ax in axes:
+    ax.axhline(0, color="k", lw=0.8, ls=":")
+axes[0].set(xscale="log", xlabel="temperatures K", ylabel="log Z_AIS - log Z_exact (nats)",
             title=f"AIS error vs temperatures ({CFG.ais_chains} chains, mean and sd over {CFG.ais_seeds} runs)")
-axes[1].set(xscale="log", yscale="log", xlabel="chains B", ylabel="|log Z_AIS - log Z_exact|",
+axes[1].set(xscale="log", xlabel="chains B", ylabel="log Z_AIS - log Z_exact (nats)",
             title=f"AIS error vs chains (K = {CFG.ais_temperatures[-1]}, one run)")
 axes[0].legend()
 plt.tight_layout()
@@ -640,9 +660,11 @@ for name in ENERGIES:
 
 # %% [markdown]
 # In 2D, with a base that already covers each target, even ten temperatures give errors of a few
-# hundredths of a nat, and what remains is mostly Monte Carlo noise of the log-mean-exp (it falls
-# with the number of chains, right). The next estimate is the opposite case: a base (noise) that
-# shares almost no mass with the target (digits), in 784 dimensions.
+# hundredths of a nat, and more temperatures do not lower them steadily: on the banana the mean
+# absolute error is 0.038, 0.059, 0.047 and 0.018 nats at K = 10, 30, 100 and 300, within the
+# spread over runs. What remains is mostly Monte Carlo noise of the log-mean-exp, which shrinks with the
+# number of chains (right; one run, so its curves are noisy too). The next estimate is the opposite
+# case: a base (noise) that shares almost no mass with the target (digits), in 784 dimensions.
 
 # %% [markdown]
 # ### The test log-likelihood of your MNIST EBM
@@ -685,8 +707,8 @@ mnist_ll = float(lls.mean())
 bits_per_dim = -(mnist_ll - 784 * math.log(127.5)) / (784 * math.log(2))  # on the 0..255 pixel scale
 print("mean over seeds by number of temperatures:", {k: round(v, 2) for k, v in mnist_ais_by_k.items()})
 print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per image (sd over {len(lls)} seeds {lls.std():.2f}); "
-      f"{bits_per_dim:.3f} bits/dim on the 0..255 scale; uniform noise on the box scores "
-      f"{-784 * math.log(2):.1f} nats (8 bits/dim). Test digits' median energy {float(e_data.median()):.3f}; "
+      f"{bits_per_dim:.3f} bits/dim on the 0..255 scale; the uniform density on the box has "
+      f"log-density {-784 * math.log(2):.1f} nats (8 bits/dim). Test digits' median energy {float(e_data.median()):.3f}; "
       f"SGLD reaches {mnist_chain_stats['energy_fresh_after_train_steps']:.2f} in {EBM_CFG.n_steps} steps.")
 
 # %% [markdown]
@@ -701,13 +723,15 @@ print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per im
 # sampling from uniform noise: it counts the mass of the noise region, which already gives
 # $\log Z \gtrsim \log Z_0 - E(\text{noise})$, and misses the (smaller-volume, lower-energy)
 # mass near digits. Because of the direction of the bound, that is still informative: the true
-# test log-likelihood is *at most* about this number, a few nats better than uniform noise on
-# the box. Your EBM's energy gap between noise and digits (about 24 nats in the quick profile)
-# is tiny next to the $784 \log 2 \approx 543$ nats of volume it would need to concentrate its
-# mass on digits: as a density model it is nearly flat. (3) The density includes the soft wall
-# (a little mass just outside the box, about 22 nats of extra volume); it is evaluated at the raw
-# test pixels, not dequantised, and the bits/dim conversion assumes the uniform dequantisation
-# of the 0..255 scale: not comparable with published MNIST numbers.
+# test log-likelihood is *at most* about this number (-540.7 nats), a few nats above
+# $-784 \log 2$, the log-density of the uniform distribution on the box (the printout's 8
+# bits/dim: a property of the uniform density, not the EBM's score of noise images). Your EBM's energy gap between noise and
+# digits (about 24 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
+# of volume it would need to concentrate its mass on digits: as a density model it is nearly
+# flat. (3) The density includes the soft wall (a little mass just outside the box, about 22
+# nats of extra volume); it is evaluated at the raw test pixels, not dequantised, and the
+# bits/dim conversion assumes the uniform dequantisation of the 0..255 scale: not comparable
+# with published MNIST numbers.
 
 # %% [markdown]
 # ### Question 2 (2 points)

@@ -20,8 +20,9 @@
 # probability. Functions here take an `energy_fn` that returns $E(x)$, shape `(B,)`. (The
 # networks of later assignments return $-E(x)$; `ebm_course.models` states this once.)
 #
-# **Time.** Everything here is analytic and small: the whole notebook runs in seconds on a
-# laptop CPU (about 5 s on a 2-core machine), in every profile.
+# **Time.** Everything here is analytic and small: in the `quick` profile the reference run of
+# the whole notebook took about 20 s on a 2-core CPU (times vary from run to run; `full` runs more
+# Langevin chains in section 4, `grade` fewer).
 
 # %%
 import math

@@ -20,9 +20,9 @@
 # $E(x)$ of shape `(B,)`.
 #
 # **Time.** The `quick` profile (the default on a CPU) trains 4 methods on 5 densities, then 5
-# variants on 2 densities with equal budgets, in about two minutes on a 2-core machine with a
-# finished student's functions; `full` trains longer on
-# more data (not yet timed by the course); `grade` is the autograder's tiny run.
+# variants on 2 densities with equal budgets, in about 3 minutes on a 2-core CPU with a finished
+# student's functions; `full` trains longer on more data (not yet timed by the course); `grade`
+# is the autograder's tiny run.
 
 # %%
 import math
@@ -67,7 +67,10 @@ plt.show()
 #   \log Z \approx \operatorname{logsumexp}_i\big(-E(c_i)\big) + \log h^2$$
 #
 # with $c_i$ the centres of an `n_grid x n_grid` grid of cells of side $h$ over `box x box` (as
-# in assignment 1). The data keep their mass inside `BOX`, so the grid misses nothing.
+# in assignment 1). The sum covers the box only, so it normalises the model *truncated to the
+# box*: $p(x) = e^{-E(x)}/Z$ inside `BOX`, 0 outside. That truncated model is the one every
+# method is scored as; whatever mass the energy itself puts outside the box is not counted
+# against it. (The data keep their mass inside `BOX`: their density is the same truncated or not.)
 #
 # ### Exercise 1: `grid_log_likelihood` (3 points)
 #
@@ -282,15 +285,19 @@ grading_toy.check_nce_loss(nce_loss)
 # schedule around the loss you pass in; the number of steps per method comes from the profile
 # (score matching and CD cost more per step). Then: exact test NLL with your
 # `grid_log_likelihood`, samples from 100+ Langevin steps with your `sgld_sample`, one figure per
-# density.
+# density. Each figure shows the training data once (left), then one row per method: the model's
+# normalised log density $-E(x) - \log Z$ on the grid (a log colour scale, 10 nats deep, so
+# weak modes stay visible), as many *exact* samples of that density (grid cells drawn in
+# proportion to their mass, jittered within the cell) and the SGLD samples.
 #
 # Two things to keep in mind when you read the results. The budgets are matched roughly in
 # *compute*, not in *updates*: CD makes `CFG.n_iters_cd` Adam updates (each with
-# `CFG.cd_steps` SGLD steps inside), three to five times fewer than DSM and NCE. And the sample
+# `CFG.cd_steps` SGLD steps inside), three to five times fewer than DSM and NCE. And the SGLD
 # column is unadjusted Langevin at a finite step (`CFG.sample_step_size`, noise
-# $\sqrt{2\epsilon}$): its samples are visibly *wider* than the density they come from (ULA's
-# $O(\epsilon)$ bias, assignment 1), on thin rings and spiral arms most; that is the sampler's
-# error, not the model's.
+# $\sqrt{2\epsilon}$), so its samples carry ULA's $O(\epsilon)$ bias (assignment 1): they are
+# somewhat wider than the density they come from. The exact-sample column shows the model without
+# that bias: the difference between the data and the exact samples is the model's error, the
+# difference between the exact and the SGLD samples the sampler's.
 
 # %%
 METHODS = {"cd": dict(loss_fn=cd_loss, sample_fn=sgld_sample), "sm": dict(loss_fn=exact_sm_loss),
@@ -406,17 +413,20 @@ if PROFILE != "grade":
 # (Model answer; numbers depend on the profile.) NCE and DSM are usually best in 2D: NCE with a
 # fitted Gaussian noise is a well-posed classification problem and learns the normaliser; DSM
 # learns the density smoothed by sigma, which costs a little on sharp structures (checkerboard
-# edges, thin rings) but is very stable. Exact score matching is accurate near the data but only
-# constrains the score where data lies: the energy of empty regions (between modes, box edges) is
-# unconstrained, the relative mass of separated modes is poorly identified, and the Hessian trace
-# makes it slow. CD with short persistent SGLD comes last or next to last in the table, but the
-# comparison is not on equal terms: CD gets 3-5x fewer Adam updates than DSM and NCE (its steps are
-# costlier), and its SGLD step (0.05, noise about 0.32) is wider than the thin structures of the
-# rings and the spiral, so its model samples blur exactly what it should learn. Section 10 removes
-# both handicaps: with the same 600 updates CD is second on the two rings (2.54 nats, NCE 2.49,
+# edges, thin rings). Both score-matching methods, exact and denoising, are local: they
+# constrain the score only where the (noisy) data lie, so the energy of empty regions (between
+# modes, box edges) is unconstrained and the relative mass of separated modes is poorly
+# identified. The 8 Gaussians show it: two of DSM's eight modes hold most of its density, and
+# exact SM's modes are uneven too. Exact SM also pays for the Hessian trace, which makes it slow.
+# CD with short persistent SGLD comes last or next to last in the table, but the comparison is
+# not on equal terms: CD gets 3-5x fewer Adam updates than DSM and NCE (its steps are costlier),
+# and its SGLD step (0.05, noise about 0.32) is wider than the thin structures of the rings and
+# the spiral, so its model samples blur exactly what it should learn. Section 10 removes both
+# handicaps: with the same 600 updates CD is second on the two rings (2.54 nats, NCE 2.49,
 # DSM 2.58), and with a step below the arms' width it is best on the spiral (3.11, DSM 3.19,
 # NCE 3.38). What remains of CD's weakness: chains that have not mixed give a biased gradient, the
-# L2 penalty pulls the energies toward 0, and mass can sit in regions the chains rarely visit. On images: exact SM needs 784 backward passes per step (use sliced or
-# denoising SM); NCE needs a noise density close to the data, which a Gaussian is not in 784
-# dimensions (the classifier wins trivially); DSM (and its multi-scale version) and CD with SGLD
-# and a replay buffer are what scale, which is why assignment 3 uses CD.
+# L2 penalty pulls the energies toward 0, and mass can sit in regions the chains rarely visit.
+# On images: exact SM needs 784 backward passes per step (use sliced or denoising SM); NCE
+# needs a noise density close to the data, which a Gaussian is not in 784 dimensions (the
+# classifier wins trivially); DSM (and its multi-scale version) and CD with SGLD and a replay
+# buffer are what scale, which is why assignment 3 uses CD.

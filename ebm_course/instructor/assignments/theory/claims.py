@@ -1,0 +1,15 @@
+"""The numbers the prose of 01_theory quotes, each tied to the results file that holds it
+(checked by ``tests/test_prose_numbers.py``; how to write a claim: ``..claims``)."""
+
+from __future__ import annotations
+
+from ebm_course.instructor.claims import Claim
+
+M01 = "01_theory"
+
+
+CLAIMS = [
+    # 01, the time note at the top (run times vary from run to run: a third either way)
+    Claim(M01, "the whole notebook took about 20 s on a 2-core CPU", "20", "course_timings",
+          lambda r: r["seconds_01_theory"], tol=7),
+]
