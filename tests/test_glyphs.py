@@ -92,22 +92,26 @@ def test_cli_writes_npz(tmp_path):
 def test_a_missing_face_is_an_error_naming_its_package(monkeypatch):
     """No silent substitute: a face that is not installed stops the renderer with the pip
     package that provides it (a fallback face would render another glyph set)."""
+    from ebm_course import fonts
+
     G._load_font.cache_clear()
     with pytest.raises(G.FontMissing, match="pip install fontpkg-no-such-face"):
-        G._font_file("no-such-face", 400)
+        fonts._font_file("no-such-face", 400)
     with pytest.raises(G.FontMissing, match="fontpkg-no-such-face"):
         G.render_many(["a"], 0, (("no-such-face", 400),), False, progress=False)
 
 
 def test_the_cache_name_follows_the_font_files(tmp_path, monkeypatch):
     """The glyph cache is keyed on the font files' contents: other bytes, another cache file."""
+    from ebm_course import fonts
+
     faces = (("eb-garamond", 460),)
     before = G.fonts_digest(faces)
     assert f"-f{G.fonts_digest(G.SERIF_FACES)}.npz" in G._cache_file(tmp_path, 10, 0).name
-    real, _ = G._font_file(*faces[0])
+    real, _ = fonts._font_file(*faces[0])
     changed = tmp_path / "changed.ttf"
     changed.write_bytes(open(real, "rb").read() + b"\0")
-    monkeypatch.setattr(G, "_font_file", lambda family, weight: (str(changed), False))
+    monkeypatch.setattr(fonts, "_font_file", lambda family, weight: (str(changed), False))
     G.fonts_digest.cache_clear()
     try:
         assert G.fonts_digest(faces) != before

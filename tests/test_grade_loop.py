@@ -46,10 +46,13 @@ def _cell(nb, grade_id):
     return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def _break_last_solution(nb):
-    """The reference with the body of its last solution cell replaced by a wrong one."""
-    cell = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
-            and c.cell_type == "code"][-1]
+def _break_solution(nb, grade_id=None):
+    """The reference with the body of one solution cell (``grade_id``, else the last) replaced
+    by a wrong one."""
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")
+             and c.cell_type == "code"]
+    cell = next(c for c in cells if c.metadata["nbgrader"]["grade_id"] == grade_id) \
+        if grade_id else cells[-1]
     cell.source = SOLUTION.sub(lambda m: m["indent"] + 'raise RuntimeError("seeded bug")',
                                cell.source)
     return cell.metadata["nbgrader"]["grade_id"]
@@ -70,9 +73,11 @@ def _gradebook(root):
 # ------------------------------------------------------------------ the loop on every assignment
 
 
-# The partly wrong student hands in these (01's last cell feeds nothing after it; 03's and 06's
-# feed later cells, which must fail without costing the tests of other parts).
+# The partly wrong student hands in these (01's last cell feeds nothing after it; 03's last and
+# 06's leapfrog feed later cells, which must fail without costing the tests of other parts:
+# 06's hmc_step calls the student's leapfrog, and its visible test must not spill).
 PARTLY = tuple(a.name for a in UNITS if a.partly_wrong)
+BROKEN_PART = {"06_sampling_likelihood": "leapfrog"}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +92,7 @@ def loop(course_copy, tmp_path_factory):
         shutil.copy(course_copy / "release" / name / f"{name}.ipynb", subs / "blank" / name)
         if name in PARTLY:
             nb = nbformat.read(reference, as_version=4)
-            broken[name] = _break_last_solution(nb)
+            broken[name] = _break_solution(nb, BROKEN_PART.get(name))
             (subs / "partly").mkdir(exist_ok=True)
             nbformat.write(nb, subs / "partly" / f"{name}.ipynb")
     out = course_copy / "loop" / "grades.csv"
@@ -324,6 +329,15 @@ def _text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
 
 
+def _hidden_modules(assignment) -> list:
+    """The modules that hold an assignment's hidden cases: its checks.py, or every module of its
+    checks/ package."""
+    single = assignment.folder / "checks.py"
+    found = [single] if single.is_file() else sorted((assignment.folder / "checks").glob("*.py"))
+    assert found, f"{assignment.name}: no hidden checks found"
+    return found
+
+
 def _case_lines() -> set[str]:
     """Code lines of the modules that hold hidden cases (docstrings and message strings aside:
     messages are meant to be read; lines that the notebooks or the package, whose frames
@@ -333,7 +347,7 @@ def _case_lines() -> set[str]:
                                            a.folder / "given.py") if p.is_file())]  # notebook cells
     public_text = "\n".join(src.read_text() for src in public)  # what students may see anyway
     lines = set()
-    for path in (a.folder / "checks.py" for a in UNITS):
+    for path in (p for a in UNITS for p in _hidden_modules(a)):
         # Docstrings say what a check tests (the feedback quotes them: meant to be read).
         tree = ast.parse(path.read_text())
         said = {line.strip() for node in ast.walk(tree)
@@ -423,7 +437,7 @@ def _small_class(tmp_path_factory) -> Path:
     shutil.copy(reference, subs / "ann" / "01_theory.ipynb")
     shutil.copy(ROOT / "release" / "01_theory" / "01_theory.ipynb", subs / "bob")
     nb = nbformat.read(reference, as_version=4)
-    _break_last_solution(nb)
+    _break_solution(nb)
     nbformat.write(nb, subs / "cid" / "01_theory.ipynb")
     return subs
 

@@ -2,7 +2,7 @@
 hostile implementation (raises, hangs, hogs memory, returns garbage) fails with one clean message.
 
 In-process and fast: the check functions are called directly, no nbgrader. The implementations
-live in each assignment's ``variants.py`` (``BUGS``, ``ALT_CORRECT``), gathered over the registry.
+live in each assignment's ``variants`` (``BUGS``, ``ALT_CORRECT``), gathered over the registry.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from ebm_course.instructor.grading.limits import limited
 
 def library() -> tuple[list, list]:
     """Every (check, wrong implementation) and (check, correct implementation) pair of every
-    assignment's ``variants.py``."""
+    assignment's ``variants``."""
     bugs, correct = [], []
     for assignment in ASSIGNMENTS:
         variants = assignment.part("variants")
@@ -32,9 +32,14 @@ BUGS, ALT_CORRECT = library()
 SEEDS = range(20)  # a correct answer passes whatever the global random state
 
 
+def _unit(module: str) -> str:
+    """The unit a module belongs to: ``...assignments.<unit>.checks[.<exercise>]``."""
+    return module.split("assignments.", 1)[1].split(".")[0]
+
+
 def _id(pair):
     check, impl = pair
-    return f"{check.__module__.split('.')[-2]}.{check.__name__[6:]}-{impl.__name__}"
+    return f"{_unit(check.__module__)}.{check.__name__[6:]}-{impl.__name__}"
 
 
 @pytest.mark.parametrize("check, bug", BUGS, ids=[_id(p) for p in BUGS])
@@ -72,8 +77,11 @@ def test_the_library_covers_every_assignment():
         defined = {k for k, v in vars(checks).items() if k.startswith("check_") and callable(v)}
         for library in (variants.BUGS, variants.ALT_CORRECT):
             assert library, assignment.name
-            assert {check.__module__ for check, _ in library} == {checks.__name__}, (
-                f"{assignment.name}: its variants must test its own checks")
+            modules = {check.__module__ for check, _ in library}  # checks.py, or checks/*.py
+            assert all(m == checks.__name__ or m.startswith(checks.__name__ + ".")
+                       for m in modules), f"{assignment.name}: its variants must test its own checks"
+            assert all(getattr(checks, check.__name__, None) is check for check, _ in library), (
+                f"{assignment.name}: its variants must test the checks its notebook calls")
         wrong = {check.__name__ for check, _ in variants.BUGS}
         assert defined <= wrong, f"{assignment.name}: no wrong variant for {defined - wrong}"
 
@@ -85,8 +93,8 @@ def test_every_check_is_guarded():
         assert found, assignment.name
         for check in found:
             assert getattr(check, "guarded", False), (
-                f"{assignment.name}: {check.__name__} is not guarded: end checks.py with "
-                "guard_checks(globals())")
+                f"{assignment.name}: {check.__name__} is not guarded: end the module that defines "
+                "it with guard_checks(globals())")
 
 
 # ---- hostile implementations of one exercise: each fails with a message saying what was expected

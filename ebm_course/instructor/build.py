@@ -9,18 +9,22 @@ and the job goes on to the next, then exits non-zero: nothing already run is los
 from __future__ import annotations
 
 import json
+import os
+import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from tqdm.auto import tqdm
 
-from ..config import get_profile
+from ..config import cpu_budget, get_profile
 from ..results import results_dir
+from ..sampling import resolve_precision
 from ..settings import overridden
 from .paths import ROOT
 from .release import assignments, build_release
@@ -153,13 +157,17 @@ def _build_course(profile: str, names: list[str] | None, timeout: int) -> int:
     names = names or assignments()
     results = results_dir()
     results.mkdir(parents=True, exist_ok=True)
-    timings, failed = {}, []
+    timings, loads, failed = {}, {}, []
     for name in tqdm(names, desc=f"reference notebooks ({profile})", unit="notebook"):
         source = ROOT / "course" / name / f"{name}.ipynb"
         target = ROOT / "solutions" / name / f"{name}.ipynb"
         tqdm.write(f"running {name} ...")
+        load = os.getloadavg()[0]
         try:
             timings[name] = round(execute_notebook(source, target, timeout), 1)
+            # The 1-minute load when it started and ended: above the CPU count, another job
+            # shared the cores and the time overstates what a quiet machine takes.
+            loads[name] = [round(load, 2), round(os.getloadavg()[0], 2)]
             tqdm.write(f"  {name}: {timings[name]} s")
         except (CellControlSignal, DeadKernelError) as err:  # raised, timed out, kernel died
             failed.append(name)
@@ -178,7 +186,11 @@ def _build_course(profile: str, names: list[str] | None, timeout: int) -> int:
                 tqdm.write(f"  FAILED:\n{bench.stdout[-1000:]}{bench.stderr[-2000:]}")
     timing_file = results / "course_timings.json"
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
-    previous.update({"profile": profile, **{f"seconds_{k}": v for k, v in timings.items()}})
+    previous.update({"profile": profile, **{f"seconds_{k}": v for k, v in timings.items()},
+                     **{f"load_{k}": v for k, v in loads.items()}})
+    previous["machine"] = {"cpu": platform.processor() or platform.machine(),
+                           "cpus_usable": cpu_budget(), "torch_threads": torch.get_num_threads(),
+                           "cpu_precision": resolve_precision("auto", torch.device("cpu"))}
     timing_file.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
     report = results_report(results, profile, failed)
     (results / "README.md").write_text(report)

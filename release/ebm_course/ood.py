@@ -38,6 +38,17 @@ def batched_scores(score_fn: ScoreFn, net: nn.Module, x: torch.Tensor,
     return scores.float().numpy()
 
 
+def stretch_confidence(p: Sequence[float] | np.ndarray, floor: float = 1e-8) -> np.ndarray:
+    """``-log(1 - p)`` of probabilities, for plots of the max-softmax score: (N,) float64.
+
+    On its own axis [0, 1] an in-distribution set's max-softmax piles into the last bar (0.99,
+    0.999 and 0.99999 look alike); ``-log(1 - p)`` spreads those out (2.3, 6.9, 11.5 nats) and,
+    being increasing, keeps the orientation (higher = more ID), the ranking and any threshold
+    (map it through too). ``1 - p`` is floored at ``floor``: float32 rounds many p to 1 exactly.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    return -np.log(np.maximum(1.0 - p, floor))
+
 def score_density_plot(scores: Mapping[str, Sequence[float]], xlabel: str = "score",
                        title: str = "", ax=None, save=None, threshold: float | None = None,
                        scale_to: Sequence[str] | None = None):

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars, not tqdm.auto's widget (see the loop below)
 
 from .models import EnergyFn, energy_fn_of
 
@@ -55,7 +56,9 @@ def langevin_chain(energy_fn: EnergyFn, x: torch.Tensor, n_steps: int, step_size
     """
     step_fn = _require_step_fn(step_fn, "langevin_chain")
     kept = {0: x.detach().clone()} if 0 in keep_steps else {}
-    for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="SGLD", leave=False):
+    # a text bar on stdout: tqdm.auto's widget is saved in an executed notebook as a static "0%"
+    for step in tqdm(range(1, n_steps + 1), disable=not progress, desc="SGLD", leave=False,
+                     file=sys.stdout, mininterval=1.0):
         x = step_fn(energy_fn, x, step_size, noise_std, grad_clip, clamp)
         if step in keep_steps:
             kept[step] = x.detach().clone()

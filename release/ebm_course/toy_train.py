@@ -18,12 +18,13 @@ What each method needs from the model:
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # text bars, not tqdm.auto's widget (see the loop below)
 
 from .config import cap_steps
 from .models import energy_fn_of
@@ -261,7 +262,9 @@ def train_toy(method: str, x_train: torch.Tensor, cfg: ToyConfig = ToyConfig(), 
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.cpu_threads)
     try:
-        for _ in tqdm(range(n_iters), disable=not progress, desc=desc or method, leave=False):
+        # a text bar on stdout: tqdm.auto's widget is saved in an executed notebook as a static "0%"
+        for _ in tqdm(range(n_iters), disable=not progress, desc=desc or method, leave=False,
+                      file=sys.stdout, mininterval=1.0):
             idx = torch.randint(len(x_train), (cfg.batch_size,), generator=generator)
             loss = step(net, x_train[idx])
             if not torch.isfinite(loss):

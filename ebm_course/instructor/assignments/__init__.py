@@ -7,9 +7,10 @@ An assignment is one folder here (``<unit>/``) holding everything that belongs t
 * ``reference.py``: its graded parts, each written once (the notebook's solution cells copy
   their text);
 * ``given.py`` (where it gives code): the plain code cells that other code imports too;
-* ``checks.py``: the hidden checks the notebook's test cells call;
-* ``variants.py``: wrong implementations (``BUGS``: each must fail its check) and correct ones
-  written differently (``ALT_CORRECT``: each must pass);
+* ``checks.py`` (or a package ``checks/``, one module per exercise): the hidden checks the
+  notebook's test cells call;
+* ``variants.py`` (or a package ``variants/``): wrong implementations (``BUGS``: each must
+  fail its check) and correct ones written differently (``ALT_CORRECT``: each must pass);
 * ``claims.py``: the numbers its prose quotes, each tied to the results file that holds it.
 
 :data:`ASSIGNMENTS` lists them in course order; a new assignment is a new folder and one line
@@ -55,7 +56,8 @@ class Assignment:
     def part(self, name: str) -> ModuleType | None:
         """Its module ``name`` (``reference``, ``given``, ``checks``, ``variants``, ``claims``),
         or None where the unit has none."""
-        if not (self.folder / f"{name}.py").is_file():
+        if not ((self.folder / f"{name}.py").is_file()
+                or (self.folder / name / "__init__.py").is_file()):  # a module or a package
             return None
         return importlib.import_module(f"{__name__}.{self.unit}.{name}")
 

@@ -6,7 +6,7 @@ so nbgrader's feedback HTML tells a student what failed without publishing the c
 
 Every check grades its part in isolation (reference model, reference sampler around the student's
 piece) and raises ``AssertionError`` with a message that says what was expected.
-The checks of an assignment live in its unit (``instructor/assignments/<unit>/checks.py``); this
+The checks of an assignment live in its unit (``instructor/assignments/<unit>/checks/``); this
 package holds what they share: the assertions (:mod:`.common`), the time and memory limits of a
 check and of the grading kernel (:mod:`.limits`), and the autograde step that keeps warnings from
 costing points (:mod:`.stderr_notes`).

@@ -733,10 +733,10 @@ print("mean energy, mean ||dE/dx|| of the chains at step " + "; ".join(
 # start at the test glyphs' energy (mean -5.7 against -5.8), drop below it within 4 steps and
 # keep going down to $t = 512$ (-8.3 at K = 16, -10.2 at 64, -11.9 at 512): the model rates
 # what they become as *more* likely than real glyphs. The judge sees the images leave the data:
-# the Frechet ratio to real glyphs is lowest at K = 16 (0.86) and grows to 4.5 at $t = 64$, 14
-# at 256 and 22 at 512 (a ratio below 1 does not mean better than real glyphs: 128 samples in
+# the Frechet ratio to real glyphs is lowest at K = 16 (about 0.9) and grows to 4.5 at $t = 64$,
+# 14 at 256 and about 21 at 512 (a ratio below 1 does not mean better than real glyphs: 128 samples in
 # the judge's 128-d feature space give singular covariance estimates, and the 512-sample table
-# of section 7 gives 1.94 at the same K), while the Inception Score stays at 27-30 (the letter
+# of section 7 gives about 2 at the same K), while the Inception Score stays at 27-30 (the letter
 # is still recognisable; the images are saturated, broken strokes on speckled paper; dark ink
 # lowers the energy of every class at once). The gradient size falls from 0.55 (as at real glyphs)
 # to about 0.27 by $t = 64$ and stays there, half the noise's size 0.56: from then on the noise

@@ -41,11 +41,14 @@ CLAIMS = [
                                                                   ("-11.9", 512))),
     Claim(M04, "start at the test glyphs' energy (mean -5.7 against", "-5.7", M04,
           _long_run(0, "energy_mean")),
-    *(Claim(M04, "lowest at K = 16 (0.86) and grows to 4.5 at $t = 64$, 14 at 256 and 22 at 512",
-            number, M04, _long_run(step, "frechet_ratio_to_real"))
-      for number, step in (("0.86", 16), ("4.5", 64), ("14", 256), ("22", 512))),
-    Claim(M04, "the 512-sample table of section 7 gives 1.94 at the same K", "1.94", M04,
-          lambda r: r["headline"]["frechet_ratio_to_real"]),
+    # Two CPUs gave 0.86 and 0.89 at K = 16, 21.5 and 21.0 at 512, 1.94 and 2.03 for the
+    # 512-sample ratio: the tolerances cover both.
+    *(Claim(M04, "lowest at K = 16 (about 0.9) and grows to 4.5 at $t = 64$, 14 at 256 and about "
+            "21 at 512", number, M04, _long_run(step, "frechet_ratio_to_real"), tol)
+      for number, step, tol in (("0.9", 16, 0.05), ("4.5", 64, None), ("14", 256, None),
+                                ("21", 512, 0.6))),
+    Claim(M04, "the 512-sample table of section 7 gives about 2 at the same K", "2", M04,
+          lambda r: r["headline"]["frechet_ratio_to_real"], tol=0.1),
     Claim(M04, "The gradient size falls from 0.55 (as at real glyphs)", "0.55", M04,
           _long_run(0, "grad_norm_mean")),
     Claim(M04, "about 0.27 by $t = 64$", "0.27", M04, _long_run(64, "grad_norm_mean"), tol=0.01),

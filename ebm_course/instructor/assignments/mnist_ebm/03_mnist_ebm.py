@@ -294,7 +294,7 @@ grading_mnist.check_ebm_loss(ebm_loss)
 # weights, and the longer average over ~500 steps told upright from flipped digits better on
 # each of two seeds, at little cost in IS. A longer average needs a longer run, so the profile
 # trains 1,600 steps (about what `make bench-train` manages in its 240 s on 2 cores), after
-# which this run's fresh samples score IS 7.9 (Frechet distance 22; section 6); stopped at
+# which the reference run's fresh samples score IS about 8 (Frechet distance about 22; section 6); stopped at
 # 1,200, the ~500-step average reaches back into weights that were still learning, and the
 # samples are clearly worse. **Adam keeps its momentum** ($\beta_1 = 0.9$). The tutorial turns it
 # off: momentum averages the gradients of past loss surfaces, and an EBM's loss surface moves
@@ -473,8 +473,8 @@ plt.show()
 # ink goes, not just how much.
 #
 # Then look at the shrunk digits, the hardest case for the energy. In the quick profile the
-# AUROC of originals against shrunk is only about 0.6 (mean $-E$ -0.042 against -0.033 for the
-# originals: the two sets of scores mostly overlap), and earlier runs (a shorter weight
+# AUROC of originals against shrunk is only about 0.6 (mean $-E$ about -0.04 against -0.034 for
+# the originals: the two sets of scores mostly overlap), and earlier runs (a shorter weight
 # average, or 1,200 steps) put it *below* 0.5 (0.44 and 0.47): the shrunk digits scored higher
 # than the real ones. A half-size digit in the centre is mostly the black background every
 # training image has, and a density model likes simple images (05 meets the same effect with
@@ -618,23 +618,27 @@ if n_ablation > 0:
 # after 10x more steps, and which column would show it first?).
 
 # %% [markdown] written id=q_ablations points=2
-# (Model answer; the numbers are the quick profile's: 200 steps, one seed.) The recipe's buffer
-# scores IS 4.9 with all 10 classes and AUROC 0.71 against flipped digits after 200 steps. The
-# clearest effect is the regulariser's: with `alpha = 0` the data energies drifted to
-# $|E| \approx 8.6$ (0.09 with it), the runaway the L2 term exists to stop. Its samples are not
-# worse yet (IS 5.0), and that is the warning: the drift stays invisible in the samples until the
-# energies are large enough for the clipped SGLD step to stop following the landscape (the guard
-# then trips on the energy gap). Momentum, the setting this course changed from the tutorial's,
-# did the most for the samples: without it the buffer fell to IS 4.3 with 8 classes and the flip
-# AUROC to 0.61. So the reason given for "no momentum" (stale gradients of a moving loss surface)
-# is not supported at this learning rate and length; it is a heuristic for long runs, which this
-# budget does not reach (and which the full profile, with the tutorial's $\beta_1 = 0$, is). No
-# restarts gave a similar IS (4.7) and a slightly lower AUROC (0.68), and the lowest diversity
-# (0.724 against 0.746): the persistent chains stop bringing in new, noise-like images, but the
-# collapse of the buffer needs longer (4,096 slots, 128 drawn a step: each slot is revisited
-# about six times in 200 steps). Turning the data noise off changed little (IS 4.8, 9 classes,
-# AUROC 0.69). With one seed and 200 steps, differences below about 0.5 IS or 0.05 AUROC are
-# noise: a real test repeats each run over seeds and runs 10x longer, where the energy column
+# (Model answer; the numbers are the quick profile's: 200 steps, one seed. They move in the
+# second digit from one CPU to another; where two CPUs disagreed, both values are given.) The
+# recipe's buffer scores IS about 4.8 with 9 or 10 classes and AUROC about 0.72 against flipped
+# digits after 200 steps. The clearest effect is the regulariser's: with `alpha = 0` the data
+# energies drifted to $|E| \approx 8.6$ (below 0.1 with it), the runaway the L2 term exists to
+# stop. Its samples are not worse yet (IS 5.0), and that is the warning: the drift stays
+# invisible in the samples until the energies are large enough for the clipped SGLD step to stop
+# following the landscape (the guard then trips on the energy gap). Momentum, the setting this
+# course changed from the tutorial's, did the most for the samples: without it the buffer fell
+# to IS about 4.2 with 8 classes and the flip AUROC to 0.61. So the reason given for "no
+# momentum" (stale gradients of a moving loss surface) is not supported at this learning rate
+# and length; it is a heuristic for long runs, which this budget does not reach (and which the
+# full profile, with the tutorial's $\beta_1 = 0$, is). No restarts gave a similar IS (4.7), a
+# slightly lower AUROC (about 0.69), and the lowest diversity (0.724 against about 0.74): the
+# persistent chains stop bringing in new, noise-like images, but the collapse of the buffer
+# needs longer (4,096 slots, 128 drawn a step: each slot is revisited about six times in 200
+# steps). Turning the data noise off is the lesson in what one run cannot tell: IS about 4.7
+# with 8 or 9 classes, and an AUROC of 0.69 on one CPU and 0.74 on another, below the recipe's
+# on the first and above it on the second, so even the sign of its effect is noise here. With
+# one seed and 200 steps, differences below about 0.5 IS or 0.05 AUROC are noise: a real test
+# repeats each run over seeds and runs 10x longer, where the energy column
 # (alpha), the diversity column (restarts) and the guard's trips (momentum) would show first.
 
 # %% [markdown]

@@ -264,16 +264,34 @@ grading_06.check_leapfrog(leapfrog)
 
 # %% tests id=hmc_step_tests points=3
 """hmc_step: a Gaussian stays put at a large step, tiny steps are accepted."""
-g = torch.Generator().manual_seed(1)
-x0 = torch.randn(20000, 1, generator=g)
-x = x0
-for _ in range(10):
-    x, acc = hmc_step(gauss, x, 1.2, g, n_leapfrog=3)
-assert acc.dtype == torch.bool and acc.shape == (20000,), "accepted: a (B,) bool tensor"
-assert abs(x.var().item() - 1.0) < 0.05, f"N(0, 1) should stay N(0, 1) (variance {x.var():.3f})"
-_, acc = hmc_step(gauss, x0, 1e-3, g, n_leapfrog=5)
-assert acc.float().mean() > 0.99, "tiny steps: nearly every proposal accepted"
-print("hmc_step: the visible tests pass (the hidden tests grade more cases)")
+
+
+def leapfrog_passes_its_test():
+    """Whether your leapfrog (Exercise 4) passes its visible test: hmc_step calls it."""
+    try:
+        x1, p1 = leapfrog(lambda z: 0.5 * z.pow(2).sum(1), torch.tensor([[1.0]]),
+                          torch.tensor([[0.5]]), 0.1, 1)
+        return bool(torch.allclose(x1, torch.tensor([[1.045]]))
+                    and torch.allclose(p1, torch.tensor([[0.39775]])))
+    except Exception:
+        return False
+
+
+if leapfrog_passes_its_test():
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(20000, 1, generator=g)
+    x = x0
+    for _ in range(10):
+        x, acc = hmc_step(gauss, x, 1.2, g, n_leapfrog=3)
+    assert acc.dtype == torch.bool and acc.shape == (20000,), f"accepted: a (B,) bool tensor, got {acc.dtype} {tuple(acc.shape)}"
+    assert abs(x.var().item() - 1.0) < 0.05, f"N(0, 1) should stay N(0, 1) (variance {x.var():.3f})"
+    _, acc = hmc_step(gauss, x0, 1e-3, g, n_leapfrog=5)
+    assert acc.float().mean() > 0.99, f"tiny steps: nearly every proposal accepted (got {acc.float().mean():.3f})"
+    print("hmc_step: the visible tests pass (the hidden tests grade more cases)")
+else:
+    print("hmc_step's visible tests need your leapfrog (Exercise 4), which does not pass its own "
+          "test yet: they are skipped. The grader tests hmc_step with a correct leapfrog, so "
+          "each exercise is graded on its own.")
 ### BEGIN HIDDEN TESTS
 from ebm_course.instructor.assignments.sampling_likelihood import checks as grading_06
 grading_06.check_hmc_step(hmc_step)
@@ -550,9 +568,10 @@ print(json.dumps(mnist_chain_stats, indent=1))
 # $p_\theta$: each buffer image went through many 20-step SGLD runs under a sequence of changing
 # energies, at a temperature near zero. Continued under the final model for 1,000 steps, fresh
 # and persistent chains alike slide a little below the energy of real test digits (median
-# about -0.015 against 0.026) while the pixels stay digit-like (ink and saturated-pixel shares
-# close to the data's) and the class mix moves only a little ("1" 0.19 and "3" 0.16 against
-# 0.14 and 0.09 in the test set; with 32 chains each share is a multiple of 0.03). But the
+# about -0.01 against 0.03) while the pixels stay digit-like (ink and saturated-pixel shares
+# close to the data's) and the class mix stays near the buffer's (the commonest class, "1",
+# holds about a fifth to a quarter of the chains: 0.28 after the long run here, 0.19 on another
+# CPU; with 32 chains each share is a multiple of 0.03). But the
 # energy traces of the second half give an R-hat of about 11 with an ESS near 40: each chain
 # sits at its own level and none visits the others' regions, so 1,000 steps say nothing about
 # how $p_\theta$ spreads its mass over digits and styles. The model was only ever trained to
@@ -723,10 +742,10 @@ print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per im
 # sampling from uniform noise: it counts the mass of the noise region, which already gives
 # $\log Z \gtrsim \log Z_0 - E(\text{noise})$, and misses the (smaller-volume, lower-energy)
 # mass near digits. Because of the direction of the bound, that is still informative: the true
-# test log-likelihood is *at most* about this number (-540.7 nats), a few nats above
+# test log-likelihood is *at most* about this number (about -541 nats), a few nats above
 # $-784 \log 2$, the log-density of the uniform distribution on the box (the printout's 8
 # bits/dim: a property of the uniform density, not the EBM's score of noise images). Your EBM's energy gap between noise and
-# digits (about 24 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
+# digits (about 23 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
 # of volume it would need to concentrate its mass on digits: as a density model it is nearly
 # flat. (3) The density includes the soft wall (a little mass just outside the box, about 22
 # nats of extra volume); it is evaluated at the raw test pixels, not dequantised, and the

@@ -395,8 +395,8 @@ if PROFILE != "grade":
 # Langevin's bias), so the CD gradient compares the data with something wider than the model and
 # stops pushing mass into the thin structures. On the spiral, whose arms are thin and close,
 # that is what limits CD; with step 0.005 (noise 0.1 per step) the samples resolve the arms and CD
-# becomes the best method there (3.11 nats against 3.63 with the wide step, 3.19 for DSM). On the
-# two rings the small step hurts (2.85 against 2.54): ten steps of 0.005 move a chain only about
+# becomes the best method there (3.11 nats against about 3.7 with the wide step, 3.19 for DSM).
+# On the two rings the small step hurts (2.85 against 2.53): ten steps of 0.005 move a chain only about
 # $\sqrt{10 \cdot 0.01} \approx 0.3$ by diffusion, far less than the 1.5 gap between the rings, so
 # chains stay on the ring where they landed, the share of chains on each ring stops following the
 # model, and the gradient misplaces the mass between the rings. Small steps cure the bias, large
@@ -422,7 +422,7 @@ if PROFILE != "grade":
 # not on equal terms: CD gets 3-5x fewer Adam updates than DSM and NCE (its steps are costlier),
 # and its SGLD step (0.05, noise about 0.32) is wider than the thin structures of the rings and
 # the spiral, so its model samples blur exactly what it should learn. Section 10 removes both
-# handicaps: with the same 600 updates CD is second on the two rings (2.54 nats, NCE 2.49,
+# handicaps: with the same 600 updates CD is second on the two rings (2.53 nats, NCE 2.49,
 # DSM 2.58), and with a step below the arms' width it is best on the spiral (3.11, DSM 3.19,
 # NCE 3.38). What remains of CD's weakness: chains that have not mixed give a biased gradient, the
 # L2 penalty pulls the energies toward 0, and mass can sit in regions the chains rarely visit.
