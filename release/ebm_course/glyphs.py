@@ -20,23 +20,22 @@ CLI: ``python -m ebm_course.glyphs --out DIR [--format npz|png]``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import os
 import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
 from . import settings
 from .config import data_root
+from .fonts import SANS_FACES, SERIF_FACES, FontMissing, _load_font, available_faces, fonts_digest  # noqa: F401
 from .util import atomic_path
 
 IMAGE_SIZE = 56
@@ -50,11 +49,6 @@ UNSEEN = tuple("0123456789&?!%")  # same press, classes the model never saw
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp"}
 _S = 2 * IMAGE_SIZE  # render at 2x, degrade, then downsample (smooth, anti-aliased edges)
 
-# Old-style book faces (family, weight): variable faces at a printing weight, never hairline.
-SERIF_FACES = (("eb-garamond", 460), ("eb-garamond", 560), ("cardo", 400), ("cardo", 700),
-               ("cormorant-garamond", 600), ("cormorant-garamond", 700),
-               ("libre-baskerville", 400), ("crimson-text", 400), ("crimson-text", 600))
-SANS_FACES = (("open-sans", 450),)  # the OOD face
 
 
 def class_folder_name(label: str) -> str:
@@ -78,58 +72,6 @@ def split_indices(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     n_train, n_val, _ = split_sizes(n)
     parts = perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]
     return {name: np.sort(p) for name, p in zip(("train", "val", "test"), parts)}
-
-
-# ----------------------------------------------------------------------------- fonts
-
-
-class FontMissing(FileNotFoundError):
-    """A face the glyph renderer needs is not installed (the set would silently differ)."""
-
-
-def _font_file(family: str, weight: int) -> tuple[str, bool]:
-    """Path of an installed fontpkg face and whether it is a variable font. No fallback: a
-    substitute face would render another glyph set under the same name."""
-    try:
-        import fontpkg
-    except ImportError as err:
-        raise FontMissing("the glyph renderer needs `fontpkg` and the course's faces; they are "
-                          "dependencies of ebm_course: reinstall it (pip install -e .)") from err
-    try:
-        chosen = fontpkg.select_file(fontpkg.family(family), fontpkg.normalize_weight(weight),
-                                     fontpkg.normalize_style("normal"), True)
-    except fontpkg.FontpkgError as err:
-        raise FontMissing(f"the glyph face {family!r} (weight {weight}) is not installed: "
-                          f"pip install fontpkg-{family} (a dependency of ebm_course)") from err
-    return str(chosen.path), bool(chosen.variable)
-
-
-@lru_cache(maxsize=None)
-def fonts_digest(faces: tuple = SERIF_FACES) -> str:
-    """A short hash of the font files ``faces`` render with: part of every glyph cache file's
-    name, so that a cache made with other font files is never read as this set."""
-    digest = hashlib.sha256()
-    for path in sorted({_font_file(family, weight)[0] for family, weight in faces}):
-        digest.update(Path(path).read_bytes())
-    return digest.hexdigest()[:10]
-
-
-@lru_cache(maxsize=None)
-def _load_font(family: str, weight: int, size: int) -> ImageFont.FreeTypeFont:
-    path, variable = _font_file(family, weight)
-    font = ImageFont.truetype(path, size)
-    if variable:  # set the weight axis; other axes (width) stay at their defaults
-        values = []
-        for axis in font.get_variation_axes():
-            name = axis["name"].decode() if isinstance(axis["name"], bytes) else axis["name"]
-            values.append(float(weight) if name.lower() in ("weight", "wght") else axis["default"])
-        font.set_variation_by_axes(values)
-    return font
-
-
-def available_faces(faces=SERIF_FACES) -> list[str]:
-    """The font files the renderer will use for ``faces``."""
-    return [Path(_font_file(f, w)[0]).name + f"@{w}" for f, w in faces]
 
 
 # ----------------------------------------------------------------------------- rendering

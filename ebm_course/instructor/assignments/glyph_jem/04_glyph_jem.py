@@ -13,7 +13,7 @@
 # is your `CNNEnergy` of assignment 3. **What you answer** (graded by hand): five short
 # questions. Visible tests run here; hidden tests grade each part on other cases, in isolation.
 #
-# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 2 minutes for
+# **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: about 2.5 minutes for
 # the whole notebook on a 2-core CPU with a finished student's functions, plus a few
 # minutes once to generate the glyph set and train the judge of section 7; mostly
 # classification, then a short JEM phase with few SGLD steps), `full` (the paper's settings on

@@ -26,8 +26,9 @@ def _long_run(step: int, key: str) -> Callable[[dict], float]:
 
 CLAIMS = [
     # 04, the time note at the top (run times vary from run to run: a quarter either way)
-    Claim(M04, "about 2 minutes for the whole notebook on a 2-core CPU", "2", "course_timings",
-          lambda r: r["seconds_04_glyph_jem"] / 60, tol=0.5),
+    # (two 2-core CPUs took 1.9 and 2.7 minutes)
+    Claim(M04, "about 2.5 minutes for the whole notebook on a 2-core CPU", "2.5", "course_timings",
+          lambda r: r["seconds_04_glyph_jem"] / 60, tol=0.7),
     # 04, section 3 (chain starts) and Question 2's model answer
     Claim(M04, "Inception Score of 1.0, the value of a single repeated blob", "1.0", M04,
           lambda r: r["sample_quality"]["K=16 from N(0, 0.1^2) noise"]["inception_score"]),

@@ -11,10 +11,10 @@
 # parts on other cases, each in isolation, so a mistake in one part does not cost you the next.
 #
 # **Run profiles.** The notebook reads `EBM_COURSE_PROFILE`: `quick` (the default on a CPU:
-# the whole reference notebook took about 7.4 minutes on a 2-core CPU: 4.3 of them the main
-# training, most of the rest the five short runs of section 7), `full` (the tutorial's settings
-# on one GPU; not yet timed by the course: expect an hour or more), `grade` (what the
-# autograder uses: tiny training). The first cell prints which one runs.
+# the whole reference notebook took about 8.5 minutes on a 2-core CPU (7.4 and 9.7 on the two
+# it was timed on), about 5 of them the main training, most of the rest the five short runs
+# of section 7), `full` (the tutorial's settings on one GPU; not yet timed by the course:
+# expect an hour or more), `grade` (what the autograder uses: tiny training). The first cell prints which one runs.
 
 # %%
 import dataclasses

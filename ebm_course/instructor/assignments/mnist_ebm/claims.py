@@ -26,11 +26,12 @@ CLAIMS = [
     *quoted(M03, "fresh samples score IS about 8 (Frechet distance about 22;", M03,
              ("8", lambda r: r["fresh_inception_score"], 0.25),
              ("22", lambda r: r["fresh_frechet_distance"], 1.5)),
-    Claim(M03, "4.3 of them the main training", "4.3", M03, lambda r: r["train_seconds"] / 60,
-          tol=1.1),
+    # times: two 2-core CPUs took 7.4 and 9.7 minutes, 4.3 and 6.0 of them training
+    Claim(M03, "about 5 of them the main training", "5", M03, lambda r: r["train_seconds"] / 60,
+          tol=1.2),
     # the whole notebook's time (run times vary from run to run: a quarter either way)
-    Claim(M03, "took about 7.4 minutes on a 2-core CPU", "7.4", "course_timings",
-          lambda r: r["seconds_03_mnist_ebm"] / 60, tol=1.85),
+    Claim(M03, "took about 8.5 minutes on a 2-core CPU", "8.5", "course_timings",
+          lambda r: r["seconds_03_mnist_ebm"] / 60, tol=1.5),
     # 03, digits that are a little off
     Claim(M03, "the AUROC of originals against shrunk is only about 0.6", "0.6", M03,
           lambda r: r["auroc_original_vs"]["shrunk to half"], tol=0.05),

@@ -21,7 +21,7 @@
 # networks of later assignments return $-E(x)$; `ebm_course.models` states this once.)
 #
 # **Time.** Everything here is analytic and small: in the `quick` profile the reference run of
-# the whole notebook took about 20 s on a 2-core CPU (times vary from run to run; `full` runs more
+# the whole notebook took about 15 s on a 2-core CPU (12 s and 22 s on the two it was timed on; `full` runs more
 # Langevin chains in section 4, `grade` fewer).
 
 # %%
