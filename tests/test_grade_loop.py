@@ -340,8 +340,9 @@ def _hidden_modules(assignment) -> list:
 
 def _case_lines() -> set[str]:
     """Code lines of the modules that hold hidden cases (docstrings and message strings aside:
-    messages are meant to be read; lines that the notebooks or the package, whose frames
-    tracebacks show, contain as well aside)."""
+    messages are meant to be read; import lines aside: a student's cell may import the same
+    module; lines that the notebooks or the package, whose frames tracebacks show, contain as
+    well aside)."""
     public = [*(ROOT / "ebm_course").glob("*.py"),
               *(p for a in UNITS for p in (a.source, a.folder / "reference.py",
                                            a.folder / "given.py") if p.is_file())]  # notebook cells
@@ -357,7 +358,8 @@ def _case_lines() -> set[str]:
             if line.strip() in said:
                 continue
             code = line.strip()
-            if (len(code) >= 20 and not code.startswith(('"', "f\"", "'", "#", "(", ")"))
+            if (len(code) >= 20 and not code.startswith(('"', "f\"", "'", "#", "(", ")", "from ",
+                                                         "import "))
                     and not code.endswith('"""')):
                 lines.add(code)
     return {line for line in lines if line not in public_text}

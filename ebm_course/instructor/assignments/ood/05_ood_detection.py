@@ -14,7 +14,7 @@
 #
 # **Run profiles**: as in assignment 4 (`quick`, `full`, `grade`). This notebook loads the JEM
 # and the classifier baseline that assignment 4 exported under the data root (your own
-# models). **Run assignment 4 first**, in the same profile; then this notebook takes about 25
+# models). **Run assignment 4 first**, in the same profile; then this notebook takes about 30
 # seconds in the quick profile on a 2-core CPU. (Without an export it says so and stops; only
 # the autograder's `grade` profile scores an untrained stand-in, since your functions are graded
 # on their own cases.)

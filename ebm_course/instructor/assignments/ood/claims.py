@@ -28,9 +28,9 @@ def _fashion(r: dict, key: str) -> float:
 
 
 CLAIMS = [
-    # 05, the time note at the top (run times vary from run to run: a quarter either way)
-    Claim(M05, "this notebook takes about 25 seconds in the quick profile on a 2-core CPU", "25",
-          "course_timings", lambda r: r["seconds_05_ood_detection"], tol=6.25),
+    # 05, the time note at the top (two 2-core CPUs took 24 s and 33 s)
+    Claim(M05, "this notebook takes about 30 seconds in the quick profile on a 2-core CPU", "30",
+          "course_timings", lambda r: r["seconds_05_ood_detection"], tol=7),
     # 05, Question 1's model answer (glyph OOD) and the corrected scores
     *(Claim(M05, quote, number, M05, _ood("glyph_ood", model, score, ood))
       for quote, number, model, score, ood in (
