@@ -50,6 +50,19 @@ def _commit() -> str | None:
         return None
 
 
+def machine_metadata() -> dict:
+    """The CPU side of a run: processor, CPUs usable (affinity, cgroup quota), torch threads and
+    the sampler's CPU precision (``"auto"``: bf16 on a CPU with hardware bfloat16, else fp32)."""
+    import torch
+
+    from .config import cpu_budget
+    from .sampling import resolve_precision
+
+    return {"cpu": platform.processor() or platform.machine(), "cpus_usable": cpu_budget(),
+            "torch_threads": torch.get_num_threads(),
+            "cpu_precision": resolve_precision("auto", torch.device("cpu"))}
+
+
 def run_metadata() -> dict:
     """Where a run's numbers come from: commit, versions, profile, device, threads, CPU
     precision (the sampler's ``"auto"``: bf16 on a CPU with hardware bfloat16, else fp32)."""
@@ -58,7 +71,6 @@ def run_metadata() -> dict:
     import torch
 
     from .config import get_device, get_profile
-    from .sampling import resolve_precision
 
     versions = {}
     for package in ("torch", "torchvision", "pytorch-lightning", "numpy", "scikit-learn",
@@ -70,10 +82,7 @@ def run_metadata() -> dict:
     device = get_device()
     return {"id": RUN_ID, "commit": _commit(), "profile": get_profile(),
             "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(),
-            "cpu": platform.processor() or platform.machine(),
-            "torch_threads": torch.get_num_threads(),
-            "cpu_precision": resolve_precision("auto", torch.device("cpu")),
-            "python": platform.python_version(), "versions": versions,
+            **machine_metadata(), "python": platform.python_version(), "versions": versions,
             "written": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 

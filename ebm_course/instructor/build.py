@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
-import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellControlSignal, DeadKernelError
 from tqdm.auto import tqdm
 
-from ..config import cpu_budget, get_profile
-from ..results import results_dir
-from ..sampling import resolve_precision
+from ..config import get_profile
+from ..results import machine_metadata, results_dir
 from ..settings import overridden
 from .paths import ROOT
 from .release import assignments, build_release
@@ -188,9 +185,7 @@ def _build_course(profile: str, names: list[str] | None, timeout: int) -> int:
     previous = json.loads(timing_file.read_text()) if timing_file.exists() else {}
     previous.update({"profile": profile, **{f"seconds_{k}": v for k, v in timings.items()},
                      **{f"load_{k}": v for k, v in loads.items()}})
-    previous["machine"] = {"cpu": platform.processor() or platform.machine(),
-                           "cpus_usable": cpu_budget(), "torch_threads": torch.get_num_threads(),
-                           "cpu_precision": resolve_precision("auto", torch.device("cpu"))}
+    previous["machine"] = machine_metadata()
     timing_file.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
     report = results_report(results, profile, failed)
     (results / "README.md").write_text(report)

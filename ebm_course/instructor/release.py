@@ -111,8 +111,9 @@ def assignments(course_dir: Path | None = None) -> list[str]:
 def tool_env() -> dict:
     """The environment with this interpreter's ``bin/`` first on PATH: nbgrader runs ``alembic``
     and Jupyter kernels by name, which must come from the same virtual environment."""
-    path = environment().get("PATH", "")
-    return environment(PATH=os.pathsep.join([str(Path(sys.executable).parent), path]))
+    env = environment()
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, check: bool = True) -> subprocess.CompletedProcess:
