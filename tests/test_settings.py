@@ -54,18 +54,6 @@ def test_overridden_restores_the_environment(monkeypatch):
     assert settings.current().profile == "grade" and settings.current().step_cap is None
 
 
-def test_cpu_budget_follows_affinity_and_cgroup_quota(monkeypatch):
-    from ebm_course import config
-
-    monkeypatch.setattr(config.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    monkeypatch.setattr(config, "_cgroup_cpu_quota", lambda: None)
-    assert config.cpu_budget() == 4
-    monkeypatch.setattr(config, "_cgroup_cpu_quota", lambda: 1.5)  # a container's 1.5 CPUs
-    assert config.cpu_budget() == 1
-    monkeypatch.setattr(config, "_cgroup_cpu_quota", lambda: 0.2)
-    assert config.cpu_budget() == 1
-
-
 def test_grading_workers_split_the_cores(monkeypatch):
     from ebm_course.instructor import grade_loop
 

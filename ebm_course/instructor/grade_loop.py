@@ -28,8 +28,8 @@ from typing import TextIO
 
 from tqdm.auto import tqdm
 
-from ..config import cpu_budget
 from ..settings import current, overridden
+from ..threads import cpu_budget
 from .gradebook import (
     exclude_others,
     find_submissions,

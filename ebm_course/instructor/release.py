@@ -212,6 +212,10 @@ with worse samples (03's quick run trains 1,600 steps, about 4 minutes on a 2-co
 before you start JupyterLab (`EBM_COURSE_STEP_CAP=400 jupyter lab`) or in a cell
 (`%env EBM_COURSE_STEP_CAP=400`) before the training cell.
 
+**Two notebooks training at once.** Each training run shares the CPUs with the course's other
+busy runs (the first line a notebook prints says how many threads it took and why); an explicit
+`OMP_NUM_THREADS` wins. Training one notebook at a time is still the fastest way through.
+
 **Assignment 6 before assignment 3 is done.** 6 studies the EBM your 03 exported; until it
 exists, 6 uses `models/03_mnist_ebm.pt2`, the course's own quick-profile run, and its first cell
 says which model it uses.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 import random
 import warnings
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import torch
 
 from . import settings
+from .threads import fit_threads, fitted_threads
 
 PROFILES = settings.PROFILES
 
@@ -65,35 +65,6 @@ def cap_length(n: int, floor: int) -> int:
     not below ``floor`` (the ``grade`` profile's length, which every cell handles)."""
     cap = step_cap()
     return n if cap is None else min(n, max(cap, floor))
-
-
-def _cgroup_cpu_quota() -> float | None:
-    """The CPU quota of this process's cgroup in CPUs (cgroup v2 ``cpu.max``, v1
-    ``cpu.cfs_quota_us``), or None when there is none."""
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
-        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
-        return None if quota <= 0 else quota / period
-    except (OSError, ValueError):
-        return None
-
-
-def cpu_budget() -> int:
-    """The CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (a
-    JupyterHub node or a container allots a share, which ``os.cpu_count`` ignores)."""
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        n = os.cpu_count() or 1
-    quota = _cgroup_cpu_quota()
-    if quota is not None:
-        n = min(n, max(1, int(quota)))
-    return max(1, n)
 
 
 def get_device() -> torch.device:
@@ -202,7 +173,7 @@ def run_banner(data_source: str = "") -> str:
         f"profile={get_profile()}",
         f"device={get_device()}",
         f"torch={torch.__version__}",
-        f"threads={torch.get_num_threads()}",
+        f"threads={fit_threads()} ({fitted_threads()[1]})",
     ]
     if data_source:
         parts.append(f"data={display_path(data_source)}")

@@ -126,9 +126,8 @@ class DeepEnergyModel(ReplayBufferHooks, pl.LightningModule):
         """With ``config.ema_decay`` > 0, Lightning's ``WeightAveraging`` keeps an exponential
         moving average of the weights and swaps it in for validation and when training ends;
         the sampler's chains and replay buffer follow the raw weights throughout."""
-        if not self.config.ema_decay:
-            return []
-        return [ema_callback(self.config.ema_decay)]
+        extra = [ema_callback(self.config.ema_decay)] if self.config.ema_decay else []
+        return super().configure_callbacks() + extra
 
     def configure_optimizers(self):
         opt = torch.optim.Adam(self.net.parameters(), lr=self.config.lr,

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import torch
 
+from .threads import FitThreads
+
 
 class ReplayBufferHooks:
-    """Per-rank chain seeds and the buffer in checkpoints (mix in before ``LightningModule``)."""
+    """Per-rank chain seeds, the buffer in checkpoints, and a thread share that fits the machine
+    while training (:class:`~ebm_course.threads.FitThreads`); mix in before ``LightningModule``."""
+
+    def configure_callbacks(self):
+        return [FitThreads()]
 
     def setup(self, stage: str) -> None:
         # Under DDP every rank keeps its own buffer; give each its own chain starts.

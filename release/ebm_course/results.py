@@ -55,8 +55,8 @@ def machine_metadata() -> dict:
     the sampler's CPU precision (``"auto"``: bf16 on a CPU with hardware bfloat16, else fp32)."""
     import torch
 
-    from .config import cpu_budget
     from .sampling import resolve_precision
+    from .threads import cpu_budget
 
     return {"cpu": platform.processor() or platform.machine(), "cpus_usable": cpu_budget(),
             "torch_threads": torch.get_num_threads(),
