@@ -6,6 +6,7 @@
 #   make smoke-full [STEP_CAP=3]   every notebook in the full profile, training capped (results/smoke_full.json)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
 #   make bench-train [BUDGET=240]   time to quality: 03's EBM vs the tutorial's, same wall clock (results/bench_train.json)
+#   make seeds [SEEDS=2]   rerun 02-06 (quick) on more seeds: each number's spread (results/seeds.json, ~30 min)
 #   make bench-contention [RUN_SECONDS=45]   two 03 trainings at once vs one alone (results/bench_contention.json)
 #   make bench-grading [STUDENTS=1] [BLANK=0] [JOBS=1,2]   time the grading loop (results/bench_grading.json)
 #   make grade SUBMISSIONS=path [OUT=grades.csv] [WORKERS=n]   autograde <path>/<student>/<assignment>.ipynb
@@ -16,11 +17,11 @@ SHARED ?= ../shared/data
 JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test test-fast lint browser grade smoke-full bench bench-train bench-contention bench-grading clean
+.PHONY: setup data notebooks release course test test-fast lint browser grade smoke-full bench bench-train bench-contention seeds bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '2,11p' Makefile
+	@sed -n '2,12p' Makefile
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -93,6 +94,9 @@ bench: setup
 
 bench-train: setup data/MNIST
 	$(PY) benchmarks/train_time.py --budget $(or $(BUDGET),240)
+
+seeds: data notebooks
+	$(PY) -m ebm_course.instructor.cli seeds --seeds $(or $(SEEDS),2)
 
 bench-contention: setup data/MNIST
 	$(PY) benchmarks/contention.py --seconds $(or $(RUN_SECONDS),45)

@@ -1,5 +1,5 @@
 """The ``ebm-course`` command (instructor): ``data``, ``glyphs``, ``course``, ``release``,
-``notebooks``, ``grade``, ``merge``, ``smoke``."""
+``notebooks``, ``grade``, ``merge``, ``smoke``, ``seeds``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("assignments", nargs="*", help="default: all")
     smoke.add_argument("--step-cap", type=int, default=3, help="training steps per run (default 3)")
     smoke.add_argument("--profile", default="full", choices=("full", "quick"))
+    seeds = sub.add_parser("seeds", help="rerun the training notebooks (02-06, quick) on more "
+                           "seeds in scratch folders; spreads to results/seeds.json")
+    seeds.add_argument("assignments", nargs="*", help="default: 02-06")
+    seeds.add_argument("--seeds", type=int, default=2,
+                       help="seeds besides the committed run's (offsets 1..N; default 2)")
     sub.add_parser("release", help="regenerate release/ (instructor)")
     prose = sub.add_parser("prose", help="copy edited notebook text into solutions/ without "
                            "rerunning (refuses when code changed)")
@@ -71,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from .build import smoke_run
 
         return smoke_run(args.assignments or None, args.step_cap, args.profile)
+    if args.command == "seeds":
+        from .seeds import run_seeds
+
+        return run_seeds(list(range(1, args.seeds + 1)), args.assignments or None)
     if args.command == "release":
         from .release import build_release
 
