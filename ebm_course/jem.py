@@ -23,9 +23,10 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from .config import cap_steps, display_path, with_run_seed
-from .export import export_path, load_exported
+from .config import cap_steps, with_run_seed
+from .export import find_export, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
+from .metrics import accuracy  # noqa: F401  (notebook 4 imports it from here)
 from .sampling import MCMCSampler, StepFn
 from .util import eval_mode, map_batches, net_device
 
@@ -271,12 +272,6 @@ def predict_logits(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> to
         return map_batches(net.get_logits, x, batch_size, net_device(net))
 
 
-def accuracy(net: nn.Module, dataset) -> float:
-    """Top-1 accuracy of ``net`` on a ``TensorDataset(x, y)``."""
-    x, y = dataset.tensors
-    return (predict_logits(net, x).argmax(1) == y).float().mean().item()
-
-
 def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
             enable_progress_bar: bool = True, logger=False) -> JEM:
     """Train ``model`` (a :class:`JEM`) on a :class:`~ebm_course.glyphs.GlyphSet` (or on a
@@ -323,26 +318,16 @@ def load_trained(name: str, config: JEMConfig, profile: str) -> tuple[nn.Module,
     Raises:
         FileNotFoundError: no export at all outside the grade profile, with what to run.
     """
-    path = export_path(name, profile)
-    if path.exists():
+    path, how = find_export(name, profile, "assignment 4 (04_glyph_jem)", shipped=False)
+    if path is not None:
         net = load_exported(path)
         settings = "" if net.meta.get("config") == asdict(config) else (
             " (its settings differ from this profile's)")
-        return net, (f"{name}: loaded {display_path(path)}{settings}, test accuracy "
-                     f"{net.meta.get('test_accuracy')}")
-    others = sorted(path.parent.glob(f"{name}-*.pt2"), key=lambda q: q.stat().st_mtime)
-    if others:
-        return load_exported(others[-1]), (f"{name}: loaded {display_path(others[-1])} (another "
-                                           f"profile's: "
-                                           f"run assignment 4 in the {profile} profile for this one)")
+        return net, f"{how}: loaded{settings}, test accuracy {net.meta.get('test_accuracy')}"
     if profile == "grade":
         from .metrics import Classifier
 
         torch.manual_seed(config.seed)
-        stand_in = Classifier(config.in_channels, config.n_classes).eval()
-        return stand_in, (f"{name}: no export (grade profile): an untrained classifier stands in; "
-                          "its scores mean nothing")
-    raise FileNotFoundError(
-        f"{display_path(path)} not found: run assignment 4 (04_glyph_jem) first, in the same "
-        f"profile ({profile}) and with the same EBM_COURSE_DATA; its last cells train your JEM and "
-        "a classifier baseline and export both there")
+        return Classifier(config.in_channels, config.n_classes).eval(), how
+    raise FileNotFoundError(how + "; its last cells train your JEM and a classifier baseline and "
+                            "export both there")

@@ -363,30 +363,11 @@ def ink_share(x: torch.Tensor) -> torch.Tensor:
 
 
 def find_mnist_ebm(profile: str) -> tuple[Path | None, str]:
-    """Which 03 EBM :func:`load_mnist_ebm` will load, and a line saying so: the student's own
-    export in ``profile``, else another profile's, else the course's shipped model (the
-    reference run's, quick profile), else none (the ``grade`` profile's stand-in, or an error).
-    Cheap: a first cell calls it to say at once what the notebook will use."""
-    from .config import display_path
-    from .export import export_path, shipped_path
+    """Which 03 EBM :func:`load_mnist_ebm` will load (:func:`~ebm_course.export.find_export`:
+    the student's export, another profile's, the course's shipped model, or None)."""
+    from .export import find_export
 
-    path = export_path("03_mnist_ebm", profile)
-    if path.exists():
-        return path, f"03_mnist_ebm: your export {display_path(path)}"
-    others = sorted(path.parent.glob("03_mnist_ebm-*.pt2"), key=lambda q: q.stat().st_mtime)
-    if others:
-        return others[-1], (f"03_mnist_ebm: your export {display_path(others[-1])} (another "
-                            f"profile's: run 03 in {profile} for this one)")
-    shipped = shipped_path("03_mnist_ebm")
-    if shipped is not None:
-        return shipped, (f"03_mnist_ebm: no export of yours under {display_path(path.parent)}; "
-                         f"the course's shipped model {display_path(shipped)} (the reference "
-                         "run, quick profile) stands in until you run 03")
-    if profile == "grade":
-        return None, ("03_mnist_ebm: no export (grade profile): an untrained network stands in; "
-                      "its numbers mean nothing")
-    return None, (f"03_mnist_ebm: no model: {display_path(path)} not found and no shipped "
-                  "model: run assignment 3 (03_mnist_ebm) first")
+    return find_export("03_mnist_ebm", profile, "assignment 3 (03_mnist_ebm)")
 
 
 def load_mnist_ebm(profile: str):
@@ -415,8 +396,7 @@ def load_mnist_ebm(profile: str):
             stand_in = Classifier(1, 1).eval()
             buffer = torch.rand(64, 1, 28, 28) * 2 - 1
         return stand_in, buffer, how
-    raise FileNotFoundError(how + ", in the same profile and with the same EBM_COURSE_DATA; its "
-                            "last cell exports your EBM")
+    raise FileNotFoundError(how + "; 03's last cell exports your EBM")
 
 
 class AdaptiveStep:

@@ -52,68 +52,12 @@ def stretch_confidence(p: Sequence[float] | np.ndarray, floor: float = 1e-8) -> 
 def score_density_plot(scores: Mapping[str, Sequence[float]], xlabel: str = "score",
                        title: str = "", ax=None, save=None, threshold: float | None = None,
                        scale_to: Sequence[str] | None = None):
-    """Overlaid score densities (histogram + KDE) for ID and OOD sets. Returns the axes.
+    """Overlaid score densities (histogram + KDE) for ID and OOD sets, the ID set first:
+    :func:`ebm_course.plotting.score_histograms` with a KDE (its arguments). Returns the axes."""
+    from .plotting import score_histograms
 
-    Args:
-        scores: ``{set name: scores}``, the ID set first.
-        xlabel: what the x-axis holds, e.g. ``"-E(x)"``; say the sign.
-        threshold: a detection threshold (e.g. 95% TPR on ID data), drawn as a vertical line.
-        scale_to: the sets whose scores set the x-range (e.g. the ID set and the near-OOD sets):
-            a far-off set (uniform noise) then lies off the scale instead of squeezing the
-            others into one bin, and the y-range follows their densities too (a narrow spike
-            is cut, not the scale); the legend says how many of a set's scores are off the
-            scale and whose peak is cut.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5.5, 3.2))
-    lo = hi = None
-    if scale_to:
-        ranged = np.concatenate([np.asarray(scores[k], float) for k in scale_to if k in scores])
-        lo, hi = np.quantile(ranged, [0.005, 0.995])
-        pad = 0.05 * (hi - lo) if hi > lo else 1.0
-        lo, hi = lo - pad, hi + pad
-    shown, labels, peaks = {}, {}, {}
-    for name, values in scores.items():
-        values = np.asarray(values, float)
-        labels[name] = name
-        if lo is not None:
-            outside = float(np.mean((values < lo) | (values > hi)))
-            if outside > 0.01:
-                labels[name] = f"{name} ({outside:.0%} off the scale)"
-            values = values[(values >= lo) & (values <= hi)]
-            if len(values):
-                peaks[name] = np.histogram(values, bins=np.linspace(lo, hi, 41), density=True)[0].max()
-        shown[name] = values
-    # the y-range follows the same sets: a narrow spike (uniform noise) is cut, not the scale
-    top = max((peaks[k] for k in scale_to or () if k in peaks), default=None)
-    if top:
-        for name, peak in peaks.items():
-            if peak > 1.25 * top:
-                labels[name] += ", peak cut"
-    for name, values in shown.items():
-        if len(values) == 0:
-            ax.plot([], [], label=labels[name])
-            continue
-        bins = np.linspace(lo, hi, 41) if lo is not None else 40
-        kde = bool(len(values) > 1 and np.ptp(values) > 1e-8)  # a KDE of a constant is undefined
-        sns.histplot(values, ax=ax, label=labels[name], stat="density", element="step", bins=bins,
-                     kde=kde, alpha=0.25)
-    if top:
-        ax.set_ylim(0, 1.25 * top)
-    if threshold is not None:
-        ax.axvline(threshold, color="k", linestyle="--", linewidth=1,
-                   label="threshold (95% of ID kept)")
-    if lo is not None:
-        ax.set_xlim(lo, hi)
-    ax.set_xlabel(xlabel)
-    ax.set_title(title)
-    ax.legend(fontsize=7)
-    if save is not None:
-        ax.figure.savefig(save, bbox_inches="tight", dpi=120)
-    return ax
+    return score_histograms(scores, xlabel, title, ax, save, threshold=threshold,
+                            scale_to=scale_to, kde=True)
 
 
 def complexity_bits(x: torch.Tensor, level: int = 9) -> np.ndarray:

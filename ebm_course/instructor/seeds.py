@@ -103,8 +103,8 @@ def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int =
               "note": "seed offset 0 is the committed run (results/); the others reran the "
                       "reference notebooks with EBM_COURSE_SEED_OFFSET, 03's ablations off",
               "seconds": seconds, "failed": failed, "scratch": str(scratch), "run": run_metadata(),
-              "values": {n: spread({s: results[s].get(n, {}) for s in results
-                                    if n in results[s]}) for n in names}}
+              "values": {n: spread({s: results[s].get(n, {}) for s in results})
+                         for n in names}}
     out = results_dir() / "seeds.json"
     out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     changes = [f"{n}/{k}" for n, values in record["values"].items()

@@ -40,6 +40,34 @@ def shipped_path(name: str) -> Path | None:
     return None
 
 
+def find_export(name: str, profile: str, made_by: str, shipped: bool = True
+                ) -> tuple[Path | None, str]:
+    """Which export of ``name`` a later assignment uses, and a line saying so: the student's own
+    export in ``profile``, else their newest of another profile, else (with ``shipped``) the
+    course's shipped model, else None with what to run (``made_by``, e.g. "assignment 3
+    (03_mnist_ebm)"). In the ``grade`` profile None means a stand-in: the autograder trains
+    nothing. Cheap: a first cell calls it to say at once what the notebook will use."""
+    from .config import display_path
+
+    path = export_path(name, profile)
+    if path.exists():
+        return path, f"{name}: your export {display_path(path)}"
+    others = sorted(path.parent.glob(f"{name}-*.pt2"), key=lambda q: q.stat().st_mtime)
+    if others:
+        return others[-1], (f"{name}: your export {display_path(others[-1])} (another profile's: "
+                            f"run {made_by} in the {profile} profile for this one)")
+    course_model = shipped_path(name) if shipped else None
+    if course_model is not None:
+        return course_model, (f"{name}: no export of yours under {display_path(path.parent)}; the "
+                              f"course's shipped model {display_path(course_model)} (the "
+                              f"reference run, quick profile) stands in until you run {made_by}")
+    if profile == "grade":
+        return None, (f"{name}: no export (grade profile): an untrained network stands in; "
+                      "its numbers mean nothing")
+    return None, (f"{name}: {display_path(path)} not found: run {made_by} first, in the same "
+                  f"profile ({profile}) and with the same EBM_COURSE_DATA")
+
+
 class _Logits(nn.Module):
     def __init__(self, net: nn.Module) -> None:
         super().__init__()

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import cap_length, step_cap
+from .config import cap_length, step_cap, with_run_seed
 from .models import EnergyFn
 from .toy import Box, grid_energy, grid_points
 
@@ -62,7 +62,7 @@ def sampling_config(profile: str) -> SamplingConfig:
     (``config.step_cap``: a smoke run of a long profile) every length (chain steps, AIS
     temperatures, the score network's training steps) is capped at the larger of the cap and the
     ``grade`` profile's length, which every cell is written to handle; counts stay as they are."""
-    cfg = _sampling_config(profile)
+    cfg = with_run_seed(_sampling_config(profile))
     cap = step_cap()
     if cap is None:
         return cfg
@@ -363,30 +363,11 @@ def ink_share(x: torch.Tensor) -> torch.Tensor:
 
 
 def find_mnist_ebm(profile: str) -> tuple[Path | None, str]:
-    """Which 03 EBM :func:`load_mnist_ebm` will load, and a line saying so: the student's own
-    export in ``profile``, else another profile's, else the course's shipped model (the
-    reference run's, quick profile), else none (the ``grade`` profile's stand-in, or an error).
-    Cheap: a first cell calls it to say at once what the notebook will use."""
-    from .config import display_path
-    from .export import export_path, shipped_path
+    """Which 03 EBM :func:`load_mnist_ebm` will load (:func:`~ebm_course.export.find_export`:
+    the student's export, another profile's, the course's shipped model, or None)."""
+    from .export import find_export
 
-    path = export_path("03_mnist_ebm", profile)
-    if path.exists():
-        return path, f"03_mnist_ebm: your export {display_path(path)}"
-    others = sorted(path.parent.glob("03_mnist_ebm-*.pt2"), key=lambda q: q.stat().st_mtime)
-    if others:
-        return others[-1], (f"03_mnist_ebm: your export {display_path(others[-1])} (another "
-                            f"profile's: run 03 in {profile} for this one)")
-    shipped = shipped_path("03_mnist_ebm")
-    if shipped is not None:
-        return shipped, (f"03_mnist_ebm: no export of yours under {display_path(path.parent)}; "
-                         f"the course's shipped model {display_path(shipped)} (the reference "
-                         "run, quick profile) stands in until you run 03")
-    if profile == "grade":
-        return None, ("03_mnist_ebm: no export (grade profile): an untrained network stands in; "
-                      "its numbers mean nothing")
-    return None, (f"03_mnist_ebm: no model: {display_path(path)} not found and no shipped "
-                  "model: run assignment 3 (03_mnist_ebm) first")
+    return find_export("03_mnist_ebm", profile, "assignment 3 (03_mnist_ebm)")
 
 
 def load_mnist_ebm(profile: str):
@@ -415,8 +396,7 @@ def load_mnist_ebm(profile: str):
             stand_in = Classifier(1, 1).eval()
             buffer = torch.rand(64, 1, 28, 28) * 2 - 1
         return stand_in, buffer, how
-    raise FileNotFoundError(how + ", in the same profile and with the same EBM_COURSE_DATA; its "
-                            "last cell exports your EBM")
+    raise FileNotFoundError(how + "; 03's last cell exports your EBM")
 
 
 class AdaptiveStep:

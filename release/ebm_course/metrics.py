@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import data_root
-from .util import atomic_path, map_batches, net_device
+from .util import atomic_path, eval_mode, map_batches, net_device
 
 ARCH_VERSION = 1  # bump when Classifier changes: the cache key includes it
 
@@ -103,11 +103,14 @@ def classify(classifier: nn.Module, x: torch.Tensor,
 
 
 @torch.no_grad()
-def accuracy(classifier: nn.Module, dataset: TensorDataset) -> float:
-    """Share of ``dataset`` (images, labels) classified correctly."""
+def accuracy(net: nn.Module, dataset: TensorDataset, batch_size: int = 512) -> float:
+    """Top-1 accuracy of any network with ``get_logits`` (the judge, a JEM, an export) on
+    ``dataset`` (images, labels), in eval mode, in batches."""
     x, y = dataset.tensors[:2]
-    probs, _ = classify(classifier, x)
-    return float((probs.argmax(1) == y).float().mean())
+    with eval_mode(net):
+        logits = map_batches(lambda chunk: net.get_logits(chunk.float()), x, batch_size,
+                             net_device(net))
+    return float((logits.argmax(1) == y).float().mean())
 
 
 def train_classifier(train_set: TensorDataset, n_classes: int,

@@ -64,23 +64,74 @@ def show_chain(kept: Mapping[int, torch.Tensor], n_chains: int = 8, title: str =
 
 
 def score_histograms(scores: Mapping[str, Sequence[float]], xlabel: str = "-E(x)",
-                     title: str = "", ax=None, save: str | Path | None = None):
-    """Overlaid histograms (seaborn) of a score for several sets, e.g. test digits vs noise."""
+                     title: str = "", ax=None, save: str | Path | None = None,
+                     threshold: float | None = None, scale_to: Sequence[str] | None = None,
+                     kde: bool = False):
+    """Overlaid histograms (seaborn, density scale) of a score for several sets, e.g. test
+    digits vs noise, or ID vs OOD sets (:func:`ebm_course.ood.score_density_plot`). Returns
+    the axes.
+
+    Args:
+        scores: ``{set name: scores}``.
+        xlabel: what the x-axis holds, e.g. ``"-E(x)"``; say the sign.
+        threshold: a detection threshold (e.g. 95% TPR on ID data), drawn as a vertical line.
+        scale_to: the sets whose scores set the x-range (e.g. the ID set and the near-OOD sets):
+            a far-off set (uniform noise) then lies off the scale instead of squeezing the
+            others into one bin, and the y-range follows their densities too (a narrow spike
+            is cut, not the scale); the legend says how many of a set's scores are off the
+            scale and whose peak is cut.
+        kde: draw a kernel density estimate over each histogram.
+    """
     import seaborn as sns
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(5.5, 3.2) if kde else (6, 3.5))
+    lo = hi = None
+    if scale_to:
+        ranged = np.concatenate([np.asarray(scores[k], float) for k in scale_to if k in scores])
+        lo, hi = np.quantile(ranged, [0.005, 0.995])
+        pad = 0.05 * (hi - lo) if hi > lo else 1.0
+        lo, hi = lo - pad, hi + pad
+    shown, labels, peaks = {}, {}, {}
     for name, values in scores.items():
-        sns.histplot(np.asarray(values, dtype=float), ax=ax, label=name, stat="density",
-                     element="step", bins=40)
+        values = np.asarray(values, float)
+        labels[name] = name
+        if lo is not None:
+            outside = float(np.mean((values < lo) | (values > hi)))
+            if outside > 0.01:
+                labels[name] = f"{name} ({outside:.0%} off the scale)"
+            values = values[(values >= lo) & (values <= hi)]
+            if len(values):
+                peaks[name] = np.histogram(values, bins=np.linspace(lo, hi, 41), density=True)[0].max()
+        shown[name] = values
+    # the y-range follows the same sets: a narrow spike (uniform noise) is cut, not the scale
+    top = max((peaks[k] for k in scale_to or () if k in peaks), default=None)
+    if top:
+        for name, peak in peaks.items():
+            if peak > 1.25 * top:
+                labels[name] += ", peak cut"
+    for name, values in shown.items():
+        if len(values) == 0:
+            ax.plot([], [], label=labels[name])
+            continue
+        bins = np.linspace(lo, hi, 41) if lo is not None else 40
+        smooth = kde and bool(len(values) > 1 and np.ptp(values) > 1e-8)  # no KDE of a constant
+        sns.histplot(values, ax=ax, label=labels[name], stat="density", element="step", bins=bins,
+                     kde=smooth, alpha=0.25)
+    if top:
+        ax.set_ylim(0, 1.25 * top)
+    if threshold is not None:
+        ax.axvline(threshold, color="k", linestyle="--", linewidth=1,
+                   label="threshold (95% of ID kept)")
+    if lo is not None:
+        ax.set_xlim(lo, hi)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend()
+    ax.legend(fontsize=7 if kde else None)
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         ax.figure.savefig(save, bbox_inches="tight", dpi=120)
     return ax
-
 
 
 def reliability_diagram(runs: Mapping[str, tuple[Sequence[float], Sequence[float]]],

@@ -1,0 +1,69 @@
+"""make seeds: each number's spread across seeds, nothing lost when a notebook fails."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from ebm_course import metrics, settings
+from ebm_course.instructor import seeds
+
+
+def test_numbers_flattens_results_and_leaves_bookkeeping_out():
+    results = {"run": {"commit": "abc", "threads": 2}, "config": {"lr": 1e-3}, "profile": "quick",
+               "headline": {"inception_score": 7.9, "classes": 10, "ok": True, "name": "x"},
+               "tv": {"banana": {"HMC": 0.05}}, "nan": float("nan")}
+    assert seeds.numbers(results) == {"headline/inception_score": 7.9, "headline/classes": 10,
+                                      "tv/banana/HMC": 0.05}
+
+
+def test_spread_reports_each_seed_and_sign_changes():
+    out = seeds.spread({0: {"a": 1.0, "b": -1.0}, 1: {"a": 3.0, "b": 2.0}, 2: {"a": 2.0}})
+    assert out["a"] == {"per_seed": [1.0, 3.0, 2.0], "n": 3, "mean": 2.0, "min": 1.0, "max": 3.0,
+                        "sign_changes": False}
+    assert out["b"]["per_seed"] == [-1.0, 2.0, None] and out["b"]["sign_changes"]
+
+
+def test_run_seeds_moves_the_seed_and_keeps_going_past_a_failure(tmp_path, monkeypatch):
+    """Each seed runs in its own results folder with its own seed offset; a notebook that fails
+    is recorded and the others still count."""
+    from nbclient.exceptions import CellExecutionError
+
+    from ebm_course.instructor import build
+
+    committed = tmp_path / "results"
+    committed.mkdir()
+    (committed / "02_toy_densities.json").write_text(json.dumps({"score": 1.0}))
+    (committed / "03_mnist_ebm.json").write_text(json.dumps({"score": 5.0}))
+
+    def fake_execute(source, target, timeout):
+        s = settings.current()
+        if source.stem == "03_mnist_ebm" and s.seed_offset == 2:
+            raise CellExecutionError("boom", "ValueError", "diverged")
+        s.results.mkdir(parents=True, exist_ok=True)
+        score = {"02_toy_densities": 1.0, "03_mnist_ebm": 5.0}[source.stem] + s.seed_offset
+        (s.results / f"{source.stem}.json").write_text(json.dumps({"score": score}))
+        return 0.1
+
+    monkeypatch.setattr(build, "execute_notebook", fake_execute)
+    monkeypatch.setattr(build, "scratch_data_root", lambda data, source: data)
+    with settings.overridden(EBM_COURSE_RESULTS=str(committed)):
+        code = seeds.run_seeds([1, 2], ["02_toy_densities", "03_mnist_ebm"])
+    record = json.loads((committed / "seeds.json").read_text())
+    assert code == 1 and record["failed"] == ["2/03_mnist_ebm"]
+    assert record["values"]["02_toy_densities"]["score"]["per_seed"] == [1.0, 2.0, 3.0]
+    assert record["values"]["03_mnist_ebm"]["score"]["per_seed"] == [5.0, 6.0, None]
+    assert record["seed_offsets"] == [0, 1, 2]
+
+
+def test_accuracy_takes_any_network_with_get_logits():
+    """One accuracy for the judge, a JEM and an exported network (get_logits only)."""
+
+    class Logits(torch.nn.Module):
+        def get_logits(self, x):
+            return torch.stack([x.flatten(1).sum(1), -x.flatten(1).sum(1)], 1)
+
+    x = torch.tensor([[1.0], [-1.0], [2.0], [-3.0]]).view(4, 1, 1, 1)
+    data = torch.utils.data.TensorDataset(x, torch.tensor([0, 1, 1, 1]))
+    assert metrics.accuracy(Logits(), data, batch_size=3) == 0.75
