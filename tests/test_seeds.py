@@ -67,3 +67,12 @@ def test_accuracy_takes_any_network_with_get_logits():
     x = torch.tensor([[1.0], [-1.0], [2.0], [-3.0]]).view(4, 1, 1, 1)
     data = torch.utils.data.TensorDataset(x, torch.tensor([0, 1, 1, 1]))
     assert metrics.accuracy(Logits(), data, batch_size=3) == 0.75
+
+
+def test_pointers_round_trip_keys_with_slashes():
+    results = {"tv": {"banana/HMC/0.2": 0.05, "a~b": 1.0}, "headline": {"x": 2.0}}
+    flat = seeds.numbers(results)
+    assert flat == {"tv/banana~1HMC~10.2": 0.05, "tv/a~0b": 1.0, "headline/x": 2.0}
+    assert seeds.unflatten(flat) == results
+    record = {"seed_offsets": [0, 1], "values": {"06": seeds.spread({0: flat, 1: {"headline/x": 3.0}})}}
+    assert seeds.seed_results(record, "06") == [(0, results), (1, {"headline": {"x": 3.0}})]

@@ -8,6 +8,14 @@ the file agree again.
 
 A number written with k decimals must be the value rounded to k decimals (within half a unit of
 the last digit); words like "about" or "near" get an explicit tolerance.
+
+Seeds and machines. A claim on a number that ``make seeds`` reruns must hold on every seed
+(``results/seeds.json``; ``tests/test_prose_numbers.py`` rebuilds each seed's results and checks
+the claim against each): its tolerance covers the spread, and the prose says the spread. A claim
+that describes this run only (a chain that got stuck, one seed's figure) is written with
+``across_seeds=False``, and its text must say it is this run's; it is checked against the run
+``seeds.json`` records as the committed one, and skipped, with that reason, when the results come
+from a rerun (another CPU gives other digits: ``make course`` then ``make test`` must pass there).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ class Claim:
     results: str                       # results/<results>.json (or .jsonl)
     value: Callable[[dict], float]     # the quoted quantity, read from that file
     tol: float | None = None           # None: the number is the value rounded as written
+    across_seeds: bool = True          # False: this run's number (checked on the committed run)
 
     def bounds(self) -> tuple[float, float]:
         x = float(self.number)

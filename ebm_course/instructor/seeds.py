@@ -7,8 +7,8 @@ own scratch data root and results folder (``build.scratch_data_root``: shared MN
 judges; its own exports, so 05 and 06 read the 03 and 04 models of the same seed), with 03's
 section-7 ablations off. Seed offset 0 is the committed run (``results/``).
 
-``results/seeds.json`` holds, per assignment, every number its results file holds (nested keys
-joined by ``/``) with the value of each seed, mean, min, max, and ``sign_changes`` where the
+``results/seeds.json`` holds, per assignment, every number its results file holds (a JSON
+pointer per number: nested keys joined by ``/``, a ``/`` inside a key written ``~1``) with the value of each seed, mean, min, max, and ``sign_changes`` where the
 seeds disagree in sign. The notebooks quote the spread from there (claims in each assignment's
 ``claims.py`` read it). A notebook that fails on a seed is recorded under ``failed`` with the
 scratch folder kept, and the other seeds and notebooks go on.
@@ -33,20 +33,51 @@ ASSIGNMENTS = ("02_toy_densities", "03_mnist_ebm", "04_glyph_jem", "05_ood_detec
 SKIP = {"run", "config", "profile", "device", "data", "models", "timings_s", "machine"}
 
 
+def _escape(key: str) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
+
+
+def _unescape(part: str) -> str:
+    return part.replace("~1", "/").replace("~0", "~")
+
+
 def numbers(results: dict, prefix: str = "") -> dict[str, float]:
-    """Every finite number of a results file, nested keys joined by ``/`` (bookkeeping keys
-    such as ``run`` and ``config``, and booleans, left out)."""
+    """Every finite number of a results file by its JSON pointer without the leading ``/``
+    (``tv/banana~1HMC~10.2`` for ``results["tv"]["banana/HMC/0.2"]``); bookkeeping keys such
+    as ``run`` and ``config``, and booleans, left out."""
     out = {}
     for key, value in results.items():
         if not prefix and key in SKIP:
             continue
-        path = f"{prefix}{key}"
+        path = f"{prefix}{_escape(key)}"
         if isinstance(value, dict):
             out.update(numbers(value, path + "/"))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if math.isfinite(value):
                 out[path] = value
     return out
+
+
+def unflatten(values: dict[str, float]) -> dict:
+    """The nested results dict back from :func:`numbers`' pointers."""
+    out: dict = {}
+    for pointer, value in values.items():
+        *parents, last = [_unescape(p) for p in pointer.split("/")]
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return out
+
+
+def seed_results(record: dict, name: str) -> list[tuple[int, dict]]:
+    """Each seed's results of assignment ``name`` (numbers only) rebuilt from a seeds record:
+    ``(seed offset, results)`` for every seed that ran it."""
+    values = record["values"].get(name, {})
+    return [(offset, unflatten({k: v["per_seed"][i] for k, v in values.items()
+                                if v["per_seed"][i] is not None}))
+            for i, offset in enumerate(record["seed_offsets"])
+            if any(v["per_seed"][i] is not None for v in values.values())]
 
 
 def spread(per_seed: dict[int, dict[str, float]]) -> dict[str, dict]:
@@ -73,8 +104,6 @@ def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int =
 
     names = list(names or ASSIGNMENTS)
     scratch = Path(tempfile.mkdtemp(prefix="ebm_seeds_"))
-    results = {0: {n: numbers(json.loads((results_dir() / f"{n}.json").read_text()))
-                   for n in names if (results_dir() / f"{n}.json").exists()}}
     failed, seconds = [], {}
     bar = tqdm(total=len(offsets) * len(names), desc="seeds", unit="notebook")
     for offset in offsets:
@@ -83,7 +112,6 @@ def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int =
         env = {"EBM_COURSE_PROFILE": "quick", "EBM_COURSE_SEED_OFFSET": str(offset),
                "EBM_COURSE_DATA": str(data), "EBM_COURSE_RESULTS": str(folder / "results"),
                "EBM_COURSE_ABLATION_STEPS": "0", "EBM_COURSE_STEP_CAP": None}
-        results[offset] = {}
         with overridden(**env):  # the kernels inherit them
             for name in names:
                 bar.set_postfix_str(f"seed {offset}: {name}")
@@ -91,17 +119,31 @@ def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int =
                 try:
                     seconds[f"{offset}/{name}"] = round(execute_notebook(
                         ROOT / "course" / name / f"{name}.ipynb", target, timeout), 1)
-                    file = folder / "results" / f"{name}.json"
-                    results[offset][name] = numbers(json.loads(file.read_text()))
                 except (CellControlSignal, DeadKernelError, FileNotFoundError) as err:
                     failed.append(f"{offset}/{name}")
                     tqdm.write(f"  seed {offset}: {name} FAILED (saved as far as it ran at "
                                f"{target}):\n{str(err)[-1500:]}")
                 bar.update(1)
     bar.close()
+    return write_record(scratch, offsets, names, failed, seconds)
+
+
+def write_record(scratch: Path, offsets: list[int], names: list[str], failed: list[str],
+                 seconds: dict) -> int:
+    """``results/seeds.json`` from the committed results (seed 0) and each seed's results
+    folder under ``scratch``; a process exit code (1 when some notebook failed)."""
+    results = {}
+    for offset in [0, *offsets]:
+        folder = results_dir() if offset == 0 else scratch / f"seed{offset}" / "results"
+        results[offset] = {n: numbers(json.loads((folder / f"{n}.json").read_text()))
+                           for n in names if (folder / f"{n}.json").exists()
+                           and f"{offset}/{n}" not in failed}
     record = {"seed_offsets": [0, *offsets], "profile": "quick",
               "note": "seed offset 0 is the committed run (results/); the others reran the "
                       "reference notebooks with EBM_COURSE_SEED_OFFSET, 03's ablations off",
+              "committed_runs": {n: json.loads((results_dir() / f"{n}.json").read_text())
+                                 .get("run", {}).get("id") for n in names
+                                 if (results_dir() / f"{n}.json").exists()},
               "seconds": seconds, "failed": failed, "scratch": str(scratch), "run": run_metadata(),
               "values": {n: spread({s: results[s].get(n, {}) for s in results})
                          for n in names}}
