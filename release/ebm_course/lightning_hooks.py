@@ -8,6 +8,7 @@ DDP rank keeps its own chains.
 from __future__ import annotations
 
 import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
 
 from .threads import FitThreads
 
@@ -17,7 +18,8 @@ class ReplayBufferHooks:
     while training (:class:`~ebm_course.threads.FitThreads`); mix in before ``LightningModule``."""
 
     def configure_callbacks(self):
-        return [FitThreads()]
+        bar = self.trainer.progress_bar_callback if self._trainer is not None else None
+        return [FitThreads()] + ([RunProgressBar()] if type(bar) is TQDMProgressBar else [])
 
     def setup(self, stage: str) -> None:
         # Under DDP every rank keeps its own buffer; give each its own chain starts.
@@ -47,3 +49,36 @@ def log_sample_grad_norm(module, x_model: torch.Tensor, every_n_steps: int = 10)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(-module.net(x).sum(), x)
     module.log("sample_grad_norm", grad.flatten(1).norm(dim=1).mean(), sync_dist=True)
+
+
+class RunProgressBar(TQDMProgressBar):
+    """One progress bar for the whole training run, with the run's ETA: Lightning's own bar
+    restarts every epoch and counts the epoch's batches (468 for MNIST) even when the run stops
+    after ``max_steps`` (03's quick run: 1,600 steps over four epochs, an ETA for epoch 0 only).
+    The course's LightningModules use it in place of Lightning's default bar."""
+
+    def _run_total(self, trainer) -> float:
+        per_epoch = self.total_train_batches
+        epochs = trainer.max_epochs if trainer.max_epochs and trainer.max_epochs > 0 else None
+        by_epochs = per_epoch * epochs if epochs and per_epoch != float("inf") else float("inf")
+        return min(trainer.max_steps, by_epochs) if trainer.max_steps > 0 else by_epochs
+
+    def on_train_epoch_start(self, trainer, *_) -> None:
+        bar = self.train_progress_bar
+        if trainer.current_epoch == 0 or bar.total is None:
+            total = self._run_total(trainer)
+            bar.reset(total=None if total == float("inf") else int(total))
+            bar.initial = 0
+        bar.set_description(f"Training (epoch {trainer.current_epoch})")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        n = trainer.fit_loop.total_batch_idx + 1
+        bar = self.train_progress_bar
+        if bar is not None and self._should_update(n, bar.total):
+            bar.n = n
+            bar.refresh()
+            bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if not self.train_progress_bar.disable:
+            self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))

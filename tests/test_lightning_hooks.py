@@ -1,0 +1,59 @@
+"""The course's Lightning callbacks: one progress bar for the whole run."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+
+from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
+from ebm_course.lightning_hooks import RunProgressBar
+from ebm_course.threads import FitThreads
+
+
+class Tiny(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.lin(batch[0]).pow(2).mean()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    def configure_callbacks(self):
+        return [RunProgressBar()]
+
+
+def _loader(n_batches: int):
+    data = torch.utils.data.TensorDataset(torch.randn(4 * n_batches, 4))
+    return torch.utils.data.DataLoader(data, batch_size=4)
+
+
+def test_the_bar_counts_the_run_not_the_epoch(capsys):
+    """10 steps over 4-batch epochs: one bar whose total is 10, not 4, and that ends at 10."""
+    trainer = pl.Trainer(max_steps=10, max_epochs=-1, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, accelerator="cpu")
+    trainer.fit(Tiny(), _loader(4))
+    bar = trainer.progress_bar_callback
+    assert isinstance(bar, RunProgressBar)
+    assert (bar.train_progress_bar.total, bar.train_progress_bar.n) == (10, 10)
+    out = capsys.readouterr().out
+    assert "10/10" in out and "Training (epoch 2)" in out
+
+
+def test_epochs_bound_the_total_when_they_end_first():
+    trainer = pl.Trainer(max_steps=100, max_epochs=2, logger=False, enable_checkpointing=False,
+                         enable_model_summary=False, accelerator="cpu")
+    trainer.fit(Tiny(), _loader(3))
+    assert trainer.progress_bar_callback.train_progress_bar.total == 6
+
+
+def test_course_modules_add_the_bar_only_where_lightning_would_show_one():
+    model = DeepEnergyModel(mnist_ebm_config("grade"), net=torch.nn.Linear(4, 1), sampler=None,
+                            loss_fn=None)
+    for enabled in (True, False):
+        model.trainer = pl.Trainer(enable_progress_bar=enabled, logger=False)
+        kinds = {type(c) for c in model.configure_callbacks()}
+        assert FitThreads in kinds
+        assert (RunProgressBar in kinds) == enabled
