@@ -175,9 +175,14 @@ def quiet_lightning() -> None:
 
 
 def run_banner(data_source: str = "") -> str:
-    """One line naming the profile, device, torch version and data source; notebooks print it
-    first (and so this also calls :func:`quiet_lightning`)."""
+    """One line naming the profile, device, torch version, threads and data source. Notebooks
+    print it in their first cell, so this is also where the kernel is set up: Lightning kept
+    quiet (:func:`quiet_lightning`), torch's threads fitted (:mod:`ebm_course.threads`), and a
+    failed ``assert`` made to say what the student's code returned (:mod:`ebm_course.assertions`)."""
+    from . import assertions
+
     quiet_lightning()
+    assertions.install()
     parts = [
         f"profile={get_profile()}",
         f"device={get_device()}",
