@@ -52,6 +52,8 @@ def worker(seconds: float) -> None:
             self.threads.append(torch.get_num_threads())
 
         def on_train_end(self, trainer, *args):
+            if self.start is None:
+                raise SystemExit(f"--seconds too short: fewer than {WARM_UP + 1} iterations")
             self.rate = (trainer.global_step - WARM_UP) / (time.perf_counter() - self.start)
 
     pl.seed_everything(0, verbose=False)

@@ -17,6 +17,13 @@ rates swing with the load, their ratio much less. The same network (assignment 3
 
     python benchmarks/sampler_speed.py [--repeats 10] [--threads N]     (or: make bench)
 
+The same run also times the limit of one step: one forward plus one input-gradient backward of
+the same frozen network (the sampler's channels-last chain copy, in each precision), 60 times on a
+batch of 128, with nothing else: no buffer, no clipping, no noise. ``overhead_fp32`` and
+``overhead_auto`` say how much slower the sampler is than that limit (0.05: 5%); once it is near
+0, the step costs what the network costs and the ratio to the tutorial says how wasteful the
+tutorial is, not how fast this sampler could get.
+
 The last line printed is ``ratio: X``: the median over the interleaved rounds of the paired
 ratio (notebook path / tutorial, same round), also written to ``results/bench_sampler.json``.
 """
@@ -40,7 +47,12 @@ from ebm_course.instructor.assignments.mnist_ebm.reference import (
     langevin_step,
 )
 from ebm_course.results import results_dir
-from ebm_course.sampling import cpu_has_native_bf16, resolve_precision
+from ebm_course.sampling import (
+    chain_energy_fn,
+    cpu_has_native_bf16,
+    resolve_precision,
+    sampling_mode,
+)
 
 BATCH, STEPS, STEP_SIZE, NOISE, SHAPE = 128, 60, 10.0, 0.005, (1, 28, 28)
 
@@ -56,6 +68,22 @@ def time_interleaved(fns: dict, repeats: int) -> dict[str, list[float]]:
             fn()
             rates[name].append(BATCH * STEPS / (time.perf_counter() - start))
     return rates
+
+
+def one_step_limit(net, precision: str):
+    """A chain of STEPS bare steps: forward and input gradient of the frozen chain copy."""
+    x0 = (torch.rand(BATCH, *SHAPE) * 2 - 1).contiguous(memory_format=torch.channels_last)
+
+    def run():
+        with sampling_mode(net):
+            energy = chain_energy_fn(net, None, precision, "cpu")
+            x = x0
+            for _ in range(STEPS):
+                x = x.detach().requires_grad_(True)
+                (grad,) = torch.autograd.grad(energy(x).sum(), x)
+                x = x - 1e-3 * grad
+        return x
+    return run
 
 
 def main() -> None:
@@ -81,6 +109,8 @@ def main() -> None:
         "tutorial": lambda: tutorial.sample_new_exmps(STEPS, STEP_SIZE),
         "ebm_course_fp32": lambda: samplers["fp32"].sample(net, BATCH),
         f"ebm_course_auto_{auto}": lambda: samplers["auto"].sample(net, BATCH),
+        "limit_fp32": one_step_limit(net, "fp32"),
+        f"limit_{auto}": one_step_limit(net, auto),
     }, args.repeats)
     # The best repeat is the one least disturbed by other processes: on a shared machine it is
     # the statistic that estimates the undisturbed rate; the median is reported beside it.
@@ -97,6 +127,10 @@ def main() -> None:
               "ebm_course_fp32_img_steps_per_s": round(best["ebm_course_fp32"]),
               "speedup_fp32": round(best["ebm_course_fp32"] / best["tutorial"], 3),
               "speedup_median": round(median[ours] / median["tutorial"], 3),
+              "limit_fp32_img_steps_per_s": round(best["limit_fp32"]),
+              f"limit_{auto}_img_steps_per_s": round(best[f"limit_{auto}"]),
+              "overhead_fp32": round(best["limit_fp32"] / best["ebm_course_fp32"] - 1, 3),
+              "overhead_auto": round(best[f"limit_{auto}"] / best[ours] - 1, 3),
               # the headline: the median over rounds of the paired ratio, this round's notebook
               # path over this round's tutorial (both timed back to back: load cancels out)
               "ratio": round(statistics.median(

@@ -63,3 +63,6 @@ def test_sampler_benchmark_ends_with_the_paired_ratio(tmp_path):
     result = json.loads((tmp_path / "bench_sampler.json").read_text())
     assert lines[-1] == f"ratio: {result['ratio']:.2f}" and result["ratio"] > 0
     assert len(result["all"]["tutorial"]) == 2
+    # the limit of one step, timed in the same run, and the sampler's overhead over it
+    assert result["limit_fp32_img_steps_per_s"] > 0 and len(result["all"]["limit_fp32"]) == 2
+    assert result["overhead_fp32"] > -1 and result["overhead_auto"] > -1
