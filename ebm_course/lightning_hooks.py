@@ -7,6 +7,10 @@ DDP rank keeps its own chains.
 
 from __future__ import annotations
 
+import signal
+import threading
+
+import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
@@ -14,12 +18,15 @@ from .threads import FitThreads
 
 
 class ReplayBufferHooks:
-    """Per-rank chain seeds, the buffer in checkpoints, and a thread share that fits the machine
-    while training (:class:`~ebm_course.threads.FitThreads`); mix in before ``LightningModule``."""
+    """Per-rank chain seeds, the buffer in checkpoints, a thread share that fits the machine
+    while training (:class:`~ebm_course.threads.FitThreads`), one progress bar for the run
+    (:class:`RunProgressBar`) and a kernel that stays interruptible (:class:`KeepInterruptible`);
+    mix in before ``LightningModule``."""
 
     def configure_callbacks(self):
         bar = self.trainer.progress_bar_callback if self._trainer is not None else None
-        return [FitThreads()] + ([RunProgressBar()] if type(bar) is TQDMProgressBar else [])
+        return [FitThreads(), KeepInterruptible()] + (
+            [RunProgressBar()] if type(bar) is TQDMProgressBar else [])
 
     def setup(self, stage: str) -> None:
         # Under DDP every rank keeps its own buffer; give each its own chain starts.
@@ -82,3 +89,26 @@ class RunProgressBar(TQDMProgressBar):
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         if not self.train_progress_bar.disable:
             self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
+
+
+class KeepInterruptible(pl.Callback):
+    """Ctrl+C (a notebook's stop button) during training: one line saying where training
+    stopped, and a kernel that can still be interrupted. Lightning's handler ignores SIGINT from
+    then on (``signal.SIG_IGN``, meant for a script about to exit) and then raises
+    ``SystemExit(1)``; in a notebook kernel that outlives the run, every later stop button
+    would be ignored. This puts back the handler the kernel had when training started."""
+
+    def __init__(self) -> None:
+        self._handler = None
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self._handler = signal.getsignal(signal.SIGINT)
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        if not isinstance(exception, KeyboardInterrupt):
+            return
+        if self._handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, self._handler)
+        print(f"Training interrupted at step {trainer.global_step}: the network keeps the weights "
+              "of that step (run the cell again to train from the start).", flush=True)

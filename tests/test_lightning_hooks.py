@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import pytorch_lightning as pl
 import torch
 
 from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
-from ebm_course.lightning_hooks import RunProgressBar
+from ebm_course.lightning_hooks import KeepInterruptible, RunProgressBar
 from ebm_course.threads import FitThreads
 
 
@@ -55,5 +56,33 @@ def test_course_modules_add_the_bar_only_where_lightning_would_show_one():
     for enabled in (True, False):
         model.trainer = pl.Trainer(enable_progress_bar=enabled, logger=False)
         kinds = {type(c) for c in model.configure_callbacks()}
-        assert FitThreads in kinds
+        assert FitThreads in kinds and KeepInterruptible in kinds
         assert (RunProgressBar in kinds) == enabled
+
+
+def test_an_interrupt_says_one_line_and_the_kernel_stays_interruptible(capsys):
+    import signal
+
+    class Interrupted(Tiny):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 2:
+                raise KeyboardInterrupt
+            return super().training_step(batch, batch_idx)
+
+        def configure_callbacks(self):
+            return [KeepInterruptible()]
+
+    def kernel_handler(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGINT, kernel_handler)
+    try:
+        trainer = pl.Trainer(max_steps=10, logger=False, enable_checkpointing=False,
+                             enable_model_summary=False, enable_progress_bar=False,
+                             accelerator="cpu")
+        with pytest.raises(SystemExit):
+            trainer.fit(Interrupted(), _loader(4))
+        assert signal.getsignal(signal.SIGINT) is kernel_handler  # not SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert "Training interrupted at step 2" in capsys.readouterr().out
