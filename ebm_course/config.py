@@ -155,6 +155,20 @@ class _DropAdverts(logging.Filter):
         return not any(noise in message for noise in self.NOISE)
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time (a notebook kernel swaps it per cell)."""
+
+    @property
+    def stream(self):
+        import sys
+
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def quiet_lightning() -> None:
     """Keep a notebook's output to what it teaches: no Lightning advertisements or device
     chatter, and no deprecation notices from inside the libraries (a student cannot act on
@@ -169,6 +183,12 @@ def quiet_lightning() -> None:
         for handler in logger.handlers:
             if not any(isinstance(f, _DropAdverts) for f in handler.filters):
                 handler.addFilter(_DropAdverts())
+    # The model summary is part of what a notebook shows, not a warning: stdout, not red stderr.
+    summary = logging.getLogger("pytorch_lightning.callbacks.model_summary")
+    if not any(isinstance(h, _StdoutHandler) for h in summary.handlers):
+        summary.addHandler(_StdoutHandler())
+    summary.setLevel(logging.INFO)
+    summary.propagate = False
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(pytorch_)?lightning")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     warnings.filterwarnings("ignore", message=r".*does not have many workers")

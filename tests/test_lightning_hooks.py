@@ -86,3 +86,14 @@ def test_an_interrupt_says_one_line_and_the_kernel_stays_interruptible(capsys):
     finally:
         signal.signal(signal.SIGINT, before)
     assert "Training interrupted at step 2" in capsys.readouterr().out
+
+
+def test_the_model_summary_goes_to_stdout_not_stderr(capsys):
+    from ebm_course import config
+
+    config.quiet_lightning()
+    trainer = pl.Trainer(max_steps=1, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, accelerator="cpu")
+    trainer.fit(Tiny(), _loader(2))
+    out, err = capsys.readouterr()
+    assert "Total params" in out and "Total params" not in err
