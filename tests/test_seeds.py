@@ -48,6 +48,7 @@ def test_run_seeds_moves_the_seed_and_keeps_going_past_a_failure(tmp_path, monke
 
     monkeypatch.setattr(build, "execute_notebook", fake_execute)
     monkeypatch.setattr(build, "scratch_data_root", lambda data, source: data)
+    monkeypatch.setattr(seeds.tempfile, "mkdtemp", lambda prefix: str(tmp_path / "scratch"))
     with settings.overridden(EBM_COURSE_RESULTS=str(committed)):
         code = seeds.run_seeds([1, 2], ["02_toy_densities", "03_mnist_ebm"])
     record = json.loads((committed / "seeds.json").read_text())

@@ -199,7 +199,8 @@ def _build_course(profile: str, names: list[str] | None, timeout: int) -> int:
 def scratch_data_root(data: Path, source: Path) -> Path:
     """A data root at ``data`` that shares ``source``'s read-only parts and keeps its own exports.
 
-    MNIST, the generated glyph set and the cached metric classifiers (the judges) are links into
+    MNIST, FashionMNIST (when ``source`` has it), the generated glyph set and the cached metric
+    classifiers (the judges) are links into
     ``source`` (``source``'s MNIST and glyph folders are created when missing, so that a
     download or the glyph generation lands there once); ``checkpoints/`` is otherwise empty: a
     network exported by a capped or scratch run never passes for a real run's, and a real run's
@@ -209,6 +210,9 @@ def scratch_data_root(data: Path, source: Path) -> Path:
     for shared in ("MNIST", "glyphs"):
         (source / shared).mkdir(parents=True, exist_ok=True)
         (data / shared).symlink_to((source / shared).resolve())
+    for optional in ("FashionMNIST",):  # 05's far-OOD set, where this machine has it
+        if (source / optional).exists():
+            (data / optional).symlink_to((source / optional).resolve())
     for judge in (source / "checkpoints").glob("metric_classifier_*.pt"):
         (data / "checkpoints" / judge.name).symlink_to(judge.resolve())
     return data
