@@ -52,11 +52,10 @@ def student_environment(base: Path) -> tuple[Path, Path]:
     site = venv / "lib" / version / "site-packages"
     libraries = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     (site / "course_libraries.pth").write_text("\n".join(libraries) + "\n")
-    shutil.copytree(ROOT / "release", release, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    shutil.copytree(ROOT / "release", release)
     subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--disable-pip-version-check", str(release)],
                    check=True, capture_output=True)
-    shutil.rmtree(release / "build", ignore_errors=True)
     # What pip puts into a student's prefix for the libraries themselves: JupyterLab's assets
     # and the server extensions' switches (nbgrader.json turns all of nbgrader's on; the
     # release's zz_ebm_course_student.json, installed above, turns the instructor's off).

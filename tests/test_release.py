@@ -134,9 +134,12 @@ def test_student_edition_installs_and_imports(tmp_path):
     from .conftest import run
 
     site, student_copy = tmp_path / "site", tmp_path / "release"
-    shutil.copytree(ROOT / "release", student_copy)  # setuptools builds in-tree: not in release/
+    shutil.copytree(ROOT / "release", student_copy)
+    before = sorted(p.relative_to(student_copy) for p in student_copy.rglob("*"))
     run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
          "--target", str(site), str(student_copy)], cwd=tmp_path)
+    # the hand-out stays as it was: no build/ or *.egg-info debris from the install
+    assert sorted(p.relative_to(student_copy) for p in student_copy.rglob("*")) == before
     # This interpreter also has the instructor package installed in editable mode; drop that
     # finder so the subprocess sees what a student's environment has: the release alone.
     code = ("import sys\nsys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in "

@@ -68,7 +68,7 @@ def student_env(tmp_path_factory) -> dict:
     """A copy of release/, a kernel that sees only it and the libraries, a scratch data root."""
     base = tmp_path_factory.mktemp("student")
     release = base / "release"
-    shutil.copytree(ROOT / "release", release, ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    shutil.copytree(ROOT / "release", release)
     data = scratch_data_root(base / "data", ROOT / "data")  # the judges, never 03/04's exports
     libraries = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     spec_dir = base / "jupyter" / "kernels" / KERNEL

@@ -50,25 +50,23 @@ def student_package(dest: Path) -> list[Path]:
 
 STUDENT_PYPROJECT = """\
 # Student edition of the course's companion package: `pip install .` here (see README.md).
+# flit_core builds the wheel outside this folder: no build/ or *.egg-info left behind.
 [build-system]
-requires = ["setuptools>=68", "wheel"]
-build-backend = "setuptools.build_meta"
+requires = ["flit_core>=3.9,<5"]
+build-backend = "flit_core.buildapi"
 
 [project]
 name = "ebm_course"
 version = "{version}"
 description = "EBM course: student edition of the companion package"
-requires-python = ">=3.10"
+requires-python = ">=3.11"
 dependencies = {dependencies}
 
-[tool.setuptools.packages.find]
-include = ["ebm_course*"]
-
-# JupyterLab settings for students, installed into the environment: nbgrader's Validate button
-# stays, its instructor tools (Formgrader, Create Assignment) and the exchange-based lists go.
-[tool.setuptools.data-files]
-"etc/jupyter/jupyter_server_config.d" = ["jupyter/zz_ebm_course_student.json"]
-"etc/jupyter/labconfig" = ["jupyter/page_config.json"]
+# JupyterLab settings for students, installed into the environment (<prefix>/etc/jupyter/):
+# nbgrader's Validate button stays, its instructor tools (Formgrader, Create Assignment) and the
+# exchange-based lists go.
+[tool.flit.external-data]
+directory = "jupyter_data"
 """
 
 #: Student-side JupyterLab: nbgrader's server and lab extensions an instructor needs, off.
@@ -271,11 +269,14 @@ def build_release(release_dir: Path = ROOT / "release") -> None:
     (release_dir / "pyproject.toml").write_text(student_pyproject())
     (release_dir / "README.md").write_text(STUDENT_README)
     (release_dir / "nbgrader_config.py").write_text(STUDENT_NBGRADER_CONFIG)
-    jupyter = release_dir / "jupyter"
-    jupyter.mkdir(exist_ok=True)
-    (jupyter / "zz_ebm_course_student.json").write_text(
+    shutil.rmtree(release_dir / "jupyter", ignore_errors=True)  # the setuptools layout's
+    etc = release_dir / "jupyter_data" / "etc" / "jupyter"
+    (etc / "jupyter_server_config.d").mkdir(parents=True, exist_ok=True)
+    (etc / "labconfig").mkdir(parents=True, exist_ok=True)
+    (etc / "jupyter_server_config.d" / "zz_ebm_course_student.json").write_text(
         json.dumps(STUDENT_SERVER_CONFIG, indent=2) + "\n")
-    (jupyter / "page_config.json").write_text(json.dumps(STUDENT_PAGE_CONFIG, indent=2) + "\n")
+    (etc / "labconfig" / "page_config.json").write_text(
+        json.dumps(STUDENT_PAGE_CONFIG, indent=2) + "\n")
     leaks = [str(p) for p in release_dir.rglob("*") if p.is_file()
              and p.suffix in (".py", ".ipynb") and MARKERS.search(p.read_text())]
     if leaks:
