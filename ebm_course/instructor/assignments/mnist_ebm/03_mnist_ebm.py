@@ -294,15 +294,16 @@ grading_mnist.check_ebm_loss(ebm_loss)
 # weights, and the longer average over ~500 steps told upright from flipped digits better on
 # each of two seeds, at little cost in IS. A longer average needs a longer run, so the profile
 # trains 1,600 steps (about what `make bench-train` manages in its 240 s on 2 cores), after
-# which the reference run's fresh samples score IS about 8 (Frechet distance about 22; section 6); stopped at
-# 1,200, the ~500-step average reaches back into weights that were still learning, and the
-# samples are clearly worse. **Adam keeps its momentum** ($\beta_1 = 0.9$). The tutorial turns it
-# off: momentum averages the gradients of past loss surfaces, and an EBM's loss surface moves
-# with the parameters (the samples follow the model), so old momentum can push the wrong way.
-# That is a stability heuristic, not a law: in those runs, with the weights averaged, momentum
-# cost no sample quality and improved the flip AUROC on the same seed and steps (section 7 tests
-# it again on your machine). The full profile keeps the tutorial's values ($\beta_1 = 0$, no
-# averaging): nobody has measured the new ones on its long GPU run yet.
+# which fresh samples score IS 7.3-8.0 over three seeds (Frechet distance 23 on two of them, 39
+# on the third; section 6); stopped at 1,200, the ~500-step average reaches back into weights
+# that were still learning, and the samples are clearly worse. **Adam keeps its momentum**
+# ($\beta_1 = 0.9$). The tutorial turns it off: momentum averages the gradients of past loss
+# surfaces, and an EBM's loss surface moves with the parameters (the samples follow the model), so
+# old momentum can push the wrong way. That is a stability heuristic, not a law: in those runs,
+# with the weights averaged, momentum cost no sample quality and improved the flip AUROC on the
+# same seed and steps (section 7 tests it again on your machine). The full profile keeps the
+# tutorial's values ($\beta_1 = 0$, no averaging): nobody has measured the new ones on its long
+# GPU run yet.
 #
 # Two things make this fast enough for a laptop. The sampler runs the network in bfloat16 on
 # CPUs that compute it in hardware (`precision="auto"`; the chain itself stays float32), which
@@ -470,17 +471,22 @@ plt.show()
 # only on upright digits should score the flipped ones lower, even though the flip keeps the
 # histogram of pixel values (how much ink, how dark) unchanged; the per-pixel statistics do
 # change (strokes move to other positions), so a lower score says the model has learned where
-# ink goes, not just how much.
+# ink goes, not just how much. It has, and that holds from seed to seed: originals against
+# left-right flipped digits give an AUROC of 0.78 on each of three seeds (upside down: 0.76).
 #
 # Then look at the shrunk digits, the hardest case for the energy. In the quick profile the
-# AUROC of originals against shrunk is only about 0.6 (mean $-E$ about -0.04 against -0.034 for
-# the originals: the two sets of scores mostly overlap), and earlier runs (a shorter weight
-# average, or 1,200 steps) put it *below* 0.5 (0.44 and 0.47): the shrunk digits scored higher
-# than the real ones. A half-size digit in the centre is mostly the black background every
-# training image has, and a density model likes simple images (05 meets the same effect with
-# sans-serif letters): a higher density is not "more like the data", and which side of 0.5 a
-# run lands on is luck, not understanding. The tutorial pasted the small digit into a corner,
-# which lowered its score and hid this.
+# AUROC of originals against shrunk is only 0.54-0.58 over three seeds: the two sets of scores
+# mostly overlap. Even the order of their means is not stable. The shrunk digits score lower on
+# two of three seeds (the reference run: mean $-E$ -0.0386 against -0.0339 for the originals),
+# but slightly higher on the third (-0.0279 against -0.0289), although its AUROC is still above
+# 0.5: a difference whose sign flips between seeds is noise, not a property of the model, so do
+# not read it either way. Earlier runs (a shorter weight average, or 1,200 steps) put the AUROC
+# itself *below* 0.5 (0.44 and 0.47): the shrunk digits scored higher than the real ones. A
+# half-size digit in the centre is mostly the black background every training image has, and a
+# density model likes simple images (05 meets the same effect with sans-serif letters): a higher
+# density is not "more like the data", and which side of 0.5 a run lands on is luck, not
+# understanding. The tutorial pasted the small digit into a corner, which lowered its score and
+# hid this.
 
 # %%
 shrink = nn.functional.interpolate(x_test[:256], scale_factor=0.5, mode="bilinear")

@@ -355,10 +355,13 @@ display(Markdown("\n".join(rows) + f"\n\nTV of {CFG.n_chains} exact samples: " +
 # Read the plots together. ULA's distance grows with $\epsilon$ and reaches 1 on the ring and
 # the banana, where the step passes the stability limit ($\epsilon \gtrsim 2/\text{curvature}$)
 # and chains fly out of the box. MALA and HMC stay at the floor at every step size: the bias is
-# gone. What they pay shows in the acceptance rate: at large $\epsilon$ most proposals are
-# rejected and the chains barely move. Here that costs nothing, because they *started* at exact
-# samples; from a poor start it would mean no progress at all. An HMC at the floor with an
-# acceptance near zero has not sampled anything: it has stood still. Which brings us to
+# gone. Averaged over the three targets at the largest step ($\epsilon = 0.2$), ULA's TV is
+# 0.73 to 0.74 over three seeds, MALA's and HMC's 0.08 to 0.09, at the floor (0.06 to 0.10):
+# the ordering holds on every seed. What they pay shows in the acceptance rate: at large
+# $\epsilon$ most proposals on the banana and the ring are rejected and the chains barely move
+# (on the mixture most are still accepted). Here that costs nothing, because they *started* at
+# exact samples; from a poor start it would mean no progress at all. An HMC at the floor with
+# an acceptance near zero has not sampled anything: it has stood still. Which brings us to
 # diagnostics.
 
 # %% [markdown]
@@ -550,30 +553,34 @@ print(json.dumps(mnist_chain_stats, indent=1))
 # %% [markdown] written id=q_diagnostics points=2
 # (Quick-profile numbers; yours vary.) (a) On the mixture, each chain of ULA and MALA at
 # $\epsilon = 0.05$ looks stationary, a clean band around one value of $x_1$, yet R-hat is far
-# above 1.01 (2.41 and 2.40): the four chains sit in different modes and never cross the
-# valleys, so the between-chain variance dwarfs the within-chain one. Any single chain would
+# above 1.01 (2.41 and 2.40 in this run, 2.1 to 2.5 over three seeds): the four chains sit in
+# different modes and never cross the valleys, so the between-chain variance dwarfs the
+# within-chain one. Any single chain would
 # pass a "looks converged" check and give one mode's mean, not the mixture's. Four chains all
 # started in the same mode would agree, R-hat would be about 1, and the failure would be
 # invisible: R-hat only detects what dispersed starts expose. HMC's longer moves do cross on the
 # mixture: its traces jump between modes, but only a few times in the run, so how long each
-# chain spends in each mode is still luck, and R-hat stays at 1.76 (ESS 6). The banana shows
-# the reverse case: one HMC chain leaves the box, lands where every proposal is rejected
-# (acceptance 0) and stands still for most of the run, a flat line far from the others. On its
-# own that chain would look perfectly settled; R-hat (1.44) flags the disagreement but not its
-# cause, which only the trace shows. On the ring, HMC's long moves travel around
-# the circle (R-hat about 1.01, an ESS in the hundreds, the fewest energy evaluations per
-# effective sample) while ULA and MALA creep along it (R-hat well above 1.01): there ESS per
-# cost, not bias, separates the samplers.
+# chain spends in each mode is still luck, and R-hat stays at 1.76 here (1.74 to 1.78 over three
+# seeds, ESS 6 on each). In this run the banana shows the reverse case: one HMC chain leaves
+# the box, lands where every proposal is rejected (acceptance 0) and stands still for most of
+# the run, a flat line far from the others. On its own that chain would look perfectly settled;
+# R-hat (1.44 here) flags the disagreement but not its cause, which only the trace shows. Such a
+# stuck chain is luck, not a property of HMC on the banana: over three seeds its R-hat there was
+# 1.44 and 1.53 on two, 1.01 on the third (ESS 664), where the four chains agreed. On the ring,
+# HMC's long moves travel around the circle (R-hat about 1.01, an ESS in the hundreds, the
+# fewest energy evaluations per effective sample) while ULA and MALA creep along it (R-hat well
+# above 1.01): there ESS per cost, not bias, separates the samplers.
 # (b) The persistent chains are a *memory of the training process*, not samples of the final
 # $p_\theta$: each buffer image went through many 20-step SGLD runs under a sequence of changing
 # energies, at a temperature near zero. Continued under the final model for 1,000 steps, fresh
 # and persistent chains alike slide a little below the energy of real test digits (median
-# about -0.01 against 0.03) while the pixels stay digit-like (ink and saturated-pixel shares
-# close to the data's) and the class mix stays near the buffer's (the commonest class, "1",
-# holds about a fifth to a quarter of the chains: 0.28 after the long run here, 0.19 on another
-# CPU; with 32 chains each share is a multiple of 0.03). But the
-# energy traces of the second half give an R-hat of about 11 with an ESS near 40: each chain
-# sits at its own level and none visits the others' regions, so 1,000 steps say nothing about
+# -0.029 to -0.012 over three seeds, against 0.023 to 0.029 for the test digits: below them on
+# every seed) while the pixels stay digit-like (ink and saturated-pixel shares close to the
+# data's) and no class takes over (the commonest class holds 0.16 to 0.28 of the chains over
+# three seeds, "1" on two of them and "7" on the third; with 32 chains each share is a multiple
+# of 0.03). But the energy traces of the second half give an R-hat of about 11 here (8 to 12
+# over three seeds) with an ESS near 40: each chain sits at its own level and none visits the
+# others' regions, so 1,000 steps say nothing about
 # how $p_\theta$ spreads its mass over digits and styles. The model was only ever trained to
 # make *20-step* chains from its buffer look like data (Nijkamp et al. 2019: a short-run EBM
 # learns a sampler, not a density); where long chains go, no training step pushed the energy
@@ -742,8 +749,9 @@ print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per im
 # sampling from uniform noise: it counts the mass of the noise region, which already gives
 # $\log Z \gtrsim \log Z_0 - E(\text{noise})$, and misses the (smaller-volume, lower-energy)
 # mass near digits. Because of the direction of the bound, that is still informative: the true
-# test log-likelihood is *at most* about this number (about -541 nats), a few nats above
-# $-784 \log 2$, the log-density of the uniform distribution on the box (the printout's 8
+# test log-likelihood is *at most* about this number (-542.5 nats in this run, -542.6 to -541.7
+# over three seeds, each with its own 03 model), 0.8 to 1.8 nats above $-784 \log 2$, the
+# log-density of the uniform distribution on the box (the printout's 8
 # bits/dim: a property of the uniform density, not the EBM's score of noise images). Your EBM's energy gap between noise and
 # digits (about 23 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
 # of volume it would need to concentrate its mass on digits: as a density model it is nearly
