@@ -97,3 +97,27 @@ def test_the_model_summary_goes_to_stdout_not_stderr(capsys):
     trainer.fit(Tiny(), _loader(2))
     out, err = capsys.readouterr()
     assert "Total params" in out and "Total params" not in err
+
+
+def test_fit_jem_returns_the_model_when_training_is_interrupted(monkeypatch):
+    """04's training cell: Ctrl+C ends training, not the cell (Lightning raises SystemExit)."""
+    from ebm_course import jem
+
+    class Interrupted:
+        interrupted = True
+
+        def __init__(self, **kwargs):
+            pass
+
+        def fit(self, *args):
+            raise SystemExit(1)
+
+    class Failed(Interrupted):
+        interrupted = False
+
+    model = object()
+    monkeypatch.setattr(jem.pl, "Trainer", Interrupted)
+    assert jem.fit_jem(jem.jem_config("grade"), (None, None), model) is model
+    monkeypatch.setattr(jem.pl, "Trainer", Failed)  # a SystemExit that is not an interrupt
+    with pytest.raises(SystemExit):
+        jem.fit_jem(jem.jem_config("grade"), (None, None), model)

@@ -279,6 +279,7 @@ def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
 
     CPU or one GPU, seeded; no checkpoints (a notebook keeps the model); ``logger`` (default
     off) is passed to the Trainer, e.g. a ``CSVLogger`` for :func:`~ebm_course.plotting.training_dynamics`.
+    Ctrl+C stops training and returns the model as it is then (no ``SystemExit`` in the notebook).
     """
     from .glyphs import glyph_loaders
 
@@ -293,7 +294,11 @@ def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
                          enable_model_summary=False, callbacks=list(callbacks),
                          enable_progress_bar=enable_progress_bar, num_sanity_val_steps=0,
                          limit_val_batches=1.0, val_check_interval=None)
-    trainer.fit(model, train, val)
+    try:
+        trainer.fit(model, train, val)
+    except SystemExit:  # Lightning's answer to Ctrl+C; KeepInterruptible has said where it stopped
+        if not trainer.interrupted:
+            raise
     return model
 
 
