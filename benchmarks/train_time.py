@@ -39,7 +39,7 @@ from sklearn.metrics import roc_auc_score
 from tutorial import TutorialEBM, TutorialSampler
 
 from ebm_course import config, data, metrics
-from ebm_course.ebm import DeepEnergyModel, EBMConfig, mnist_ebm_config
+from ebm_course.ebm import DeepEnergyModel, EBMConfig, make_sampler, mnist_ebm_config
 from ebm_course.instructor.assignments.mnist_ebm.reference import (
     CNNEnergy,
     MCMCSampler,
@@ -54,9 +54,7 @@ def course_model(seed: int, gen_steps: int, overrides: dict | None = None):
     """Assignment 3 as the quick profile trains it (with ``overrides`` of its settings, for
     recipe experiments); its -E and its fresh-sample generator."""
     cfg = replace(mnist_ebm_config("quick"), **(overrides or {}))
-    sampler = MCMCSampler((1, 28, 28), cfg.buffer_size, cfg.reinit_prob, cfg.n_steps,
-                          cfg.step_size, cfg.noise_std, cfg.grad_clip, seed=seed,
-                          step_fn=langevin_step, precision=cfg.precision)
+    sampler = make_sampler(replace(cfg, seed=seed), langevin_step, MCMCSampler)
     model = DeepEnergyModel(cfg, net=CNNEnergy(1, 28, cfg.hidden), sampler=sampler,
                             loss_fn=ebm_loss)
 

@@ -101,6 +101,17 @@ def ema_callback(decay: float) -> pl.Callback:
     return WeightAveraging(multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
 
 
+def make_sampler(config: EBMConfig, step_fn, sampler_cls: type[MCMCSampler],
+                 seed_offset: int = 0) -> MCMCSampler:
+    """Assignment 3's sampler set up from ``config``: the notebook's ``sampler_cls`` (its buffer
+    policy) with its ``step_fn`` and the config's chain settings and precision (what 03's
+    training cell writes out by hand, for the tests and benchmarks that train the same)."""
+    return sampler_cls((config.in_channels, config.image_size, config.image_size),
+                       config.buffer_size, config.reinit_prob, config.n_steps, config.step_size,
+                       config.noise_std, config.grad_clip, seed=config.seed + seed_offset,
+                       step_fn=step_fn, precision=config.precision)
+
+
 class DeepEnergyModel(ReplayBufferHooks, pl.LightningModule):
     """Contrastive-divergence training of an image EBM with an SGLD replay-buffer sampler.
 

@@ -8,6 +8,7 @@ and the code a notebook gives (04's ``GlyphCNN``, from its unit's ``given.py``).
 from __future__ import annotations
 
 from ebm_course.ebm import DeepEnergyModel, EBMConfig
+from ebm_course.ebm import make_sampler as make_ebm_sampler
 from ebm_course.instructor.assignments.glyph_jem import reference as ref04
 from ebm_course.instructor.assignments.glyph_jem.given import GlyphCNN
 from ebm_course.instructor.assignments.mnist_ebm import reference as ref03
@@ -16,10 +17,7 @@ from ebm_course.jem import JEM, JEMConfig, make_net, make_sampler
 
 def ebm_parts(cfg: EBMConfig, seed_offset: int = 0) -> dict:
     """Assignment 3's pieces (reference bodies) for ``DeepEnergyModel(cfg, **parts)``."""
-    sampler = ref03.MCMCSampler(
-        (cfg.in_channels, cfg.image_size, cfg.image_size), cfg.buffer_size, cfg.reinit_prob,
-        cfg.n_steps, cfg.step_size, cfg.noise_std, cfg.grad_clip, seed=cfg.seed + seed_offset,
-        step_fn=ref03.langevin_step, precision=cfg.precision)
+    sampler = make_ebm_sampler(cfg, ref03.langevin_step, ref03.MCMCSampler, seed_offset)
     return {"net": ref03.CNNEnergy(cfg.in_channels, cfg.image_size, cfg.hidden, 1),
             "sampler": sampler, "loss_fn": ref03.ebm_loss}
 
