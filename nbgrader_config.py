@@ -30,10 +30,11 @@ c.Execute.extra_arguments = [
 
 # A test cell's stderr (a warning, a library's notice) is turned into a stdout note before
 # nbgrader scores the cell, which would otherwise give it 0; errors still score 0
-# (ebm_course/instructor/grading/stderr_notes.py).
-from ebm_course.instructor.grading.stderr_notes import autograde_preprocessors  # noqa: E402
+# (ebm_course/nbgrader_notes.py); the same for `nbgrader validate`.
+from ebm_course.nbgrader_notes import autograde_preprocessors, validate_with_notes  # noqa: E402
 
 c.Autograde.autograde_preprocessors = autograde_preprocessors()
+validate_with_notes()
 
 # A student who deletes a graded cell gets it back, with its tests, at autograde time.
 c.OverwriteCells.add_missing_cells = True

@@ -9,5 +9,5 @@ piece) and raises ``AssertionError`` with a message that says what was expected.
 The checks of an assignment live in its unit (``instructor/assignments/<unit>/checks/``); this
 package holds what they share: the assertions (:mod:`.common`), the time and memory limits of a
 check and of the grading kernel (:mod:`.limits`), and the autograde step that keeps warnings from
-costing points (:mod:`.stderr_notes`).
+costing points (:mod:`ebm_course.nbgrader_notes`).
 """

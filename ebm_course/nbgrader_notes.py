@@ -9,7 +9,11 @@ versions. Failures reach nbgrader as ``error`` outputs (tracebacks, including a 
 never as a stderr stream, so the stream carries no grading signal: :class:`StderrAsNote` turns it
 into a stdout note, right after execution and before ``SaveAutoGrades``, and errors still score 0.
 
-``nbgrader_config.py`` installs it with :func:`autograde_preprocessors`.
+The course's ``nbgrader_config.py`` installs it for autograding (:func:`autograde_preprocessors`)
+and both it and the student's ``nbgrader_config.py`` (the release's) for validation
+(:func:`validate_with_notes`): the Validate button must agree with the grade, and nbgrader's
+``Validator`` scores a warning cell as failed just as autograde does. This module lives in the
+student edition for that reason; nothing else in the package imports it (it needs nbgrader).
 """
 
 from __future__ import annotations
@@ -40,3 +44,16 @@ def autograde_preprocessors() -> list:
     if StderrAsNote not in steps:
         steps.insert(steps.index(Execute) + 1, StderrAsNote)
     return steps
+
+
+def validate_with_notes() -> None:
+    """Make nbgrader's ``Validator`` (``nbgrader validate`` and the Validate button) turn stderr
+    into notes too. Its preprocessors are not a configurable trait, so the default list of the
+    class is extended (once) before the validator is built, which ``nbgrader_config.py`` runs."""
+    from nbgrader.validator import Validator
+
+    trait = Validator.class_traits()["preprocessors"]
+    steps = list(trait.default())
+    if StderrAsNote not in steps:
+        steps.insert(steps.index(Execute) + 1, StderrAsNote)
+        trait.default_value = steps
