@@ -103,3 +103,41 @@ def test_ema_decay_outside_zero_one_is_refused(decay):
 
     with pytest.raises(ValueError, match="ema_decay"):
         ema_callback(decay)
+
+
+def test_a_warmed_up_average_spans_a_share_of_the_steps_then_the_plain_decay():
+    """ema_warmup: after n updates the decay is min(decay, 1 - w / (n + w)): early averages
+    forget the untrained start quickly; late ones are the plain average."""
+    from ebm_course.ebm import warmed_ema
+
+    update = warmed_ema(0.998, 3.0)
+    for n, decay in [(1, 0.25), (700, 1 - 3 / 703), (1497, 0.998), (5000, 0.998)]:
+        averaged = [torch.zeros(2)]
+        update(averaged, [torch.ones(2)], torch.tensor(n))
+        torch.testing.assert_close(averaged[0], torch.full((2,), 1 - decay))
+
+
+def test_ema_warmup_trains_through_lightning():
+    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16, ema_decay=0.9,
+                    ema_warmup=3.0)
+    model = ebm_model(cfg)
+    seen = []
+
+    class Record(pl.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            seen.append([p.detach().clone() for p in pl_module.net.parameters()])
+
+    trainer = pl.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False,
+                         callbacks=[Record()])
+    trainer.fit(model, tiny_loader())
+    ema = seen[0]
+    for n, step in enumerate(seen[1:], start=1):  # decays 0.25 then 0.4 (both below 0.9)
+        d = min(0.9, 1 - 3 / (n + 3))
+        ema = [d * e + (1 - d) * w for e, w in zip(ema, step)]
+    for got, want in zip(model.net.parameters(), ema):
+        torch.testing.assert_close(got.detach(), want)
+    with pytest.raises(ValueError, match="ema_warmup"):
+        from ebm_course.ebm import ema_callback
+
+        ema_callback(0.9, -1.0)
