@@ -71,21 +71,26 @@ def test_checkpoint_round_trip_keeps_buffer(tmp_path):
     assert torch.equal(restored.sampler.buffer[:32], model.sampler.buffer[:32])
 
 
-def test_ema_decay_ends_on_the_moving_average_of_the_weights():
-    """With ema_decay, the trained model holds the EMA of the weights after every step (the
-    first step's weights start it), not the last step's weights; the buffer still fills."""
-    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16, ema_decay=0.5)
-    model = ebm_model(cfg)
-    seen = []
+def _train_recording_weights(cfg: EBMConfig, steps: int):
+    """The reference model trained ``steps`` steps; the raw weights after each step."""
+    model, seen = ebm_model(cfg), []
 
     class Record(pl.Callback):
         def on_train_batch_end(self, trainer, pl_module, *args):
             seen.append([p.detach().clone() for p in pl_module.net.parameters()])
 
-    trainer = pl.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=False,
-                         callbacks=[Record()])
+    trainer = pl.Trainer(max_steps=steps, accelerator="cpu", logger=False,
+                         enable_progress_bar=False, enable_model_summary=False,
+                         enable_checkpointing=False, callbacks=[Record()])
     trainer.fit(model, tiny_loader())
+    return model, seen
+
+
+def test_ema_decay_ends_on_the_moving_average_of_the_weights():
+    """With ema_decay, the trained model holds the EMA of the weights after every step (the
+    first step's weights start it), not the last step's weights; the buffer still fills."""
+    cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16, ema_decay=0.5)
+    model, seen = _train_recording_weights(cfg, 3)
     assert len(seen) == 3
     ema = seen[0]
     for step in seen[1:]:
@@ -120,17 +125,7 @@ def test_a_warmed_up_average_spans_a_share_of_the_steps_then_the_plain_decay():
 def test_ema_warmup_trains_through_lightning():
     cfg = EBMConfig(n_steps=1, buffer_size=32, hidden=8, batch_size=16, ema_decay=0.9,
                     ema_warmup=3.0)
-    model = ebm_model(cfg)
-    seen = []
-
-    class Record(pl.Callback):
-        def on_train_batch_end(self, trainer, pl_module, *args):
-            seen.append([p.detach().clone() for p in pl_module.net.parameters()])
-
-    trainer = pl.Trainer(max_steps=3, accelerator="cpu", logger=False, enable_progress_bar=False,
-                         enable_model_summary=False, enable_checkpointing=False,
-                         callbacks=[Record()])
-    trainer.fit(model, tiny_loader())
+    model, seen = _train_recording_weights(cfg, 3)
     ema = seen[0]
     for n, step in enumerate(seen[1:], start=1):  # decays 0.25 then 0.4 (both below 0.9)
         d = min(0.9, 1 - 3 / (n + 3))

@@ -10,25 +10,16 @@ from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
 from ebm_course.lightning_hooks import KeepInterruptible, RunProgressBar
 from ebm_course.threads import FitThreads
 
+from .tiny_module import TinyModule, tiny_batches
 
-class Tiny(pl.LightningModule):
-    def __init__(self):
-        super().__init__()
-        self.lin = torch.nn.Linear(4, 1)
 
-    def training_step(self, batch, batch_idx):
-        return self.lin(batch[0]).pow(2).mean()
-
-    def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=0.1)
-
+class Tiny(TinyModule):
     def configure_callbacks(self):
         return [RunProgressBar()]
 
 
 def _loader(n_batches: int):
-    data = torch.utils.data.TensorDataset(torch.randn(4 * n_batches, 4))
-    return torch.utils.data.DataLoader(data, batch_size=4)
+    return tiny_batches(n_batches)
 
 
 def test_the_bar_counts_the_run_not_the_epoch(capsys):

@@ -10,6 +10,8 @@ import torch
 
 from ebm_course import settings, threads
 
+from .tiny_module import TinyModule, tiny_batches
+
 
 def test_cpu_budget_follows_affinity_and_cgroup_quota(monkeypatch):
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
@@ -94,20 +96,7 @@ def test_a_training_run_hands_threads_back_when_another_starts(machine):
         trainer = pl.Trainer(max_steps=4, callbacks=[fit, Watch()], logger=False,
                              enable_checkpointing=False, enable_progress_bar=False,
                              enable_model_summary=False, accelerator="cpu")
-
-        class Tiny(pl.LightningModule):
-            def __init__(self):
-                super().__init__()
-                self.lin = torch.nn.Linear(4, 1)
-
-            def training_step(self, batch, batch_idx):
-                return self.lin(batch[0]).pow(2).mean()
-
-            def configure_optimizers(self):
-                return torch.optim.SGD(self.parameters(), lr=0.1)
-
-        data = torch.utils.data.TensorDataset(torch.randn(16, 4))
-        trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=4))
+        trainer.fit(TinyModule(), tiny_batches(4))
     finally:
         other.kill()
         other.wait()
