@@ -46,6 +46,28 @@ class Claim:
         return x - half, x + half
 
 
+SEEDS = "seeds"  # results/seeds.json (``make seeds``): a claim on the spread over seeds reads it
+
+
+def over_seeds(notebook: str, pointer: str, stat: str) -> Callable[[dict], float]:
+    """A claim's value from ``results/seeds.json``: ``stat`` of ``notebook``'s number at
+    ``pointer`` (a JSON pointer into its results, see ``instructor.seeds``) over the seeds:
+    ``"min"``, ``"max"``, ``"mean"``, or ``"middle"`` (the median of the seeds' values)."""
+    def value(r: dict) -> float:
+        entry = r["values"][notebook][pointer]
+        if stat == "middle":
+            values = sorted(entry["per_seed"])
+            return values[len(values) // 2]
+        return entry[stat]
+    return value
+
+
+def on_seed(notebook: str, pointer: str, i: int) -> Callable[[dict], float]:
+    """A claim's value from ``results/seeds.json``: ``notebook``'s number at ``pointer`` on the
+    i-th seed (0: the committed run)."""
+    return lambda r: r["values"][notebook][pointer]["per_seed"][i]
+
+
 def quoted(notebook: str, quote: str, results: str, *numbers: tuple) -> list[Claim]:
     """One claim per number of a quote: ``(number, value)`` or ``(number, value, tol)``."""
     return [Claim(notebook, quote, number, results, *rest) for number, *rest in numbers]

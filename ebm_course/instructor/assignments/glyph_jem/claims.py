@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ebm_course.instructor.claims import Claim
+from ebm_course.instructor.claims import SEEDS, Claim, on_seed, over_seeds
 
 M04 = "04_glyph_jem"
 CAL = "jem_calibration"
-SEEDS = "seeds"  # results/seeds.json: 04's numbers on three seeds
 
 
 def _calibration(overrides: dict, key: str) -> Callable[[dict], float]:
@@ -29,7 +28,7 @@ def _spread(stat: str, *pointers: str, scale: float = 1.0) -> Callable[[dict], f
     """``stat`` ("min" or "max") over the seeds of 04's numbers at these pointers of
     results/seeds.json (over all of them together), times ``scale``."""
     pick = min if stat == "min" else max
-    return lambda r: scale * pick(r["values"][M04][p][stat] for p in pointers)
+    return lambda r: scale * pick(over_seeds(M04, p, stat)(r) for p in pointers)
 
 
 def _range(quote: str, *ends: tuple) -> list[Claim]:
@@ -38,15 +37,10 @@ def _range(quote: str, *ends: tuple) -> list[Claim]:
             for number, stat, *pointers in ends]
 
 
-def _seed(i: int, pointer: str) -> Callable[[dict], float]:
-    """04's number at ``pointer`` on the i-th seed of results/seeds.json (0: the committed run)."""
-    return lambda r: r["values"][M04][pointer]["per_seed"][i]
-
-
 def _lowest_ratio_step(i: int) -> Callable[[dict], float]:
     """The step (of t = 0, 4, 16) where seed i's long-run Frechet ratio is lowest."""
     return lambda r: min((0, 4, 16),
-                         key=lambda t: _seed(i, f"long_run/{t}/frechet_ratio_to_real")(r))
+                         key=lambda t: on_seed(M04, f"long_run/{t}/frechet_ratio_to_real", i)(r))
 
 
 SQ = "sample_quality/"
@@ -114,9 +108,9 @@ CLAIMS = [
           lambda r: r["sample_quality"]["K=16 from class Gaussians"]["frechet_distance"],
           across_seeds=False),
     Claim(M04, "but rises on the third (480 to 528)", "480", SEEDS,
-          _seed(1, STARTS + "frechet_distance")),
+          on_seed(M04, STARTS + "frechet_distance", 1)),
     Claim(M04, "but rises on the third (480 to 528)", "528", SEEDS,
-          _seed(1, OURS + "frechet_distance")),
+          on_seed(M04, OURS + "frechet_distance", 1)),
     *(Claim(M04, "the judge names the requested class for 94-95% of them over three seeds",
             number, SEEDS, _spread(stat, SQ + "conditional_target_share", scale=100))
       for number, stat in (("94", "min"), ("95", "max"))),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ebm_course.instructor.claims import Claim, quoted
+from ebm_course.instructor.claims import SEEDS, Claim, on_seed, over_seeds, quoted
 
 RECIPE = "recipe (same budget)"
 NO_ALPHA = "no regulariser (alpha 0)"
@@ -19,32 +19,17 @@ def _ablation(name: str, key: str) -> Callable[[dict], float]:
     return lambda r: r["ablations"][name][key]
 
 
-def _seeds(pointer: str, stat: str) -> Callable[[dict], float]:
-    """A statistic of 03's number over the seeds of results/seeds.json ("min", "max", ...)."""
-    return lambda r: r["values"][M03][pointer][stat]
-
-
-def _seed(pointer: str, seed: int) -> Callable[[dict], float]:
-    """03's number on one seed of results/seeds.json (0: the committed run)."""
-    return lambda r: r["values"][M03][pointer]["per_seed"][seed]
-
-
-def _middle(pointer: str) -> Callable[[dict], float]:
-    """The middle one of 03's three seeds."""
-    return lambda r: sorted(r["values"][M03][pointer]["per_seed"])[1]
-
-
 # Where two CPUs gave different digits (the committed run's and another's), a claim's tolerance
 # covers both: the prose says "about" and quotes what holds on either.
 CLAIMS = [
     # 03, section 5: the sample quality the 1,600 steps reach, as a spread over the three seeds
     *quoted(M03, "fresh samples score IS 7.3-8.0 over three seeds (Frechet distance 23 on two of "
-                 "them, 39 on the third;", "seeds",
-            ("7.3", _seeds("fresh_inception_score", "min")),
-            ("8.0", _seeds("fresh_inception_score", "max")),
-            ("23", _seeds("fresh_frechet_distance", "min")),
-            ("23", _middle("fresh_frechet_distance")),
-            ("39", _seeds("fresh_frechet_distance", "max"))),
+                 "them, 39 on the third;", SEEDS,
+            ("7.3", over_seeds(M03, "fresh_inception_score", "min")),
+            ("8.0", over_seeds(M03, "fresh_inception_score", "max")),
+            ("23", over_seeds(M03, "fresh_frechet_distance", "min")),
+            ("23", over_seeds(M03, "fresh_frechet_distance", "middle")),
+            ("39", over_seeds(M03, "fresh_frechet_distance", "max"))),
     # times (the profile note at the top): machine load, not seeds, moves them; two 2-core CPUs
     # took 7.4 and 9.7 minutes, 4.3 and 6.0 of them training
     Claim(M03, "about 5 of them the main training", "5", M03, lambda r: r["train_seconds"] / 60,
@@ -59,15 +44,15 @@ CLAIMS = [
             ("0.76", lambda r: r["auroc_original_vs"]["flipped upside down"])),
     # the shrunk digits: the AUROC's spread, and the order of the means, which flips on seed 1
     *quoted(M03, "the AUROC of originals against shrunk is only 0.54-0.58 over three seeds",
-            "seeds",
-            ("0.54", _seeds("auroc_original_vs/shrunk to half", "min")),
-            ("0.58", _seeds("auroc_original_vs/shrunk to half", "max"))),
+            SEEDS,
+            ("0.54", over_seeds(M03, "auroc_original_vs/shrunk to half", "min")),
+            ("0.58", over_seeds(M03, "auroc_original_vs/shrunk to half", "max"))),
     *quoted(M03, "(the reference run: mean $-E$ -0.0386 against -0.0339 for the originals)", M03,
             ("-0.0386", lambda r: r["mean_neg_energy_shrunk_to_half"], None, False),
             ("-0.0339", lambda r: r["mean_neg_energy_original"], None, False)),
-    *quoted(M03, "but slightly higher on the third (-0.0279 against -0.0289)", "seeds",
-            ("-0.0279", _seed("mean_neg_energy_shrunk_to_half", 1)),
-            ("-0.0289", _seed("mean_neg_energy_original", 1))),
+    *quoted(M03, "but slightly higher on the third (-0.0279 against -0.0289)", SEEDS,
+            ("-0.0279", on_seed(M03, "mean_neg_energy_shrunk_to_half", 1)),
+            ("-0.0289", on_seed(M03, "mean_neg_energy_original", 1))),
     # 03, Question 2's model answer (section 7's table)
     *quoted(M03, "buffer scores IS about 4.8 with 9 or 10 classes and AUROC about 0.72", M03,
              ("4.8", _ablation(RECIPE, "buffer_inception_score"), 0.15),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ebm_course.instructor.claims import Claim
+from ebm_course.instructor.claims import SEEDS, Claim, over_seeds
 
 M05 = "05_ood_detection"
 
@@ -18,14 +18,9 @@ def _mnist_ood(model: str, score: str, ood: str) -> Callable[[dict], float]:
     return _ood("mnist_ood", model, score, ood)
 
 
-def _seeds(pointer: str, end: str) -> Callable[[dict], float]:
-    """``end`` ("min" or "max") of a number of 05's results over the seeds of ``seeds.json``."""
-    return lambda r: r["values"][M05][pointer][end]
-
-
 def _glyph_seeds(model: str, score: str, ood: str, end: str,
                  table: str = "glyph_ood") -> Callable[[dict], float]:
-    return _seeds(f"{table}/{model}/{score}/{ood}/auroc", end)
+    return over_seeds(M05, f"{table}/{model}/{score}/{ood}/auroc", end)
 
 
 def _gap_seeds(first: tuple, second: tuple, end: str) -> Callable[[dict], float]:
@@ -62,7 +57,7 @@ CLAIMS = [
     # max-softmax on each set, as ranges over the three seeds (04 and 05 rerun: both models
     # retrained). Where the text says "on every seed", the two ranges do not overlap (MNIST,
     # unseen classes, noise) or the per-seed gap is claimed (sans-serif).
-    *(Claim(M05, quote, low_high[i], "seeds", _glyph_seeds(model, score, ood, end))
+    *(Claim(M05, quote, low_high[i], SEEDS, _glyph_seeds(model, score, ood, end))
       for quote, model, score, ood, low_high in (
         (_Q1_MNIST, "JEM", "energy", "MNIST", ("0.83", "0.87")),
         (_Q1_MNIST, "classifier", "max-softmax", "MNIST", ("0.73", "0.75")),
@@ -78,7 +73,7 @@ CLAIMS = [
         (_Q1_OWN, "classifier", "energy", "sans-serif", ("0.19", "0.27")))
       for i, end in enumerate(("min", "max"))),
     # sans-serif: JEM's energy minus the classifier's max-softmax, seed by seed
-    *(Claim(M05, "higher on each seed, by 0.01-0.06", number, "seeds",
+    *(Claim(M05, "higher on each seed, by 0.01-0.06", number, SEEDS,
             _gap_seeds(("JEM", "energy", "sans-serif"),
                        ("classifier", "max-softmax", "sans-serif"), end))
       for number, end in (("0.01", "min"), ("0.06", "max"))),
@@ -89,7 +84,7 @@ CLAIMS = [
     *(Claim(M05, "Serra's sum fails on noise (AUROC 0:", "0", M05,
             _ood("glyph_ood_corrected", model, "Serra: -E + L ln 2", "uniform noise"))
       for model in ("JEM", "classifier")),
-    *(Claim(M05, "max-softmax on every seed (0.79-0.80 against 0.91-0.93)", number, "seeds",
+    *(Claim(M05, "max-softmax on every seed (0.79-0.80 against 0.91-0.93)", number, SEEDS,
             _glyph_seeds(model, score, "unseen classes", end, table))
       for number, model, score, end, table in (
         ("0.79", "JEM", "typicality of (-E, L)", "min", "glyph_ood_corrected"),
@@ -107,7 +102,7 @@ CLAIMS = [
           M05, _mnist_ood("MNIST classifier", "max-softmax", "sklearn-digits-8x8")),
     # the 03 EBM's rows over three seeds of 03 (the MNIST classifier is one cached network scored
     # on a fixed sample: the same on every seed, so its numbers above stay plain claims)
-    *(Claim(M05, _ROTATED, number, "seeds", _seeds(f"mnist_ood/03 EBM/{score}/MNIST-rotated/auroc",
+    *(Claim(M05, _ROTATED, number, SEEDS, over_seeds(M05, f"mnist_ood/03 EBM/{score}/MNIST-rotated/auroc",
                                                    end))
       for number, score, end in (("0.818", "grad-norm", "min"), ("0.845", "grad-norm", "max"),
                                  ("0.78", "energy", "min"), ("0.79", "energy", "max"))),

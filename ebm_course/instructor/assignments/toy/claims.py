@@ -3,16 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
-from ebm_course.instructor.claims import Claim
+from ebm_course.instructor.claims import SEEDS, Claim, over_seeds
 
 M02 = "02_toy_densities"
-
-
-def _seeds(pointer: str, stat: str) -> Callable[[dict], float]:
-    """min or max over the seeds of one number of 02's results (``results/seeds.json``)."""
-    return lambda r: r["values"][M02][pointer][stat]
 
 
 def _eq(density: str, method: str) -> str:
@@ -21,7 +14,7 @@ def _eq(density: str, method: str) -> str:
 
 def _spread(quote: str, *ranges: tuple[str, str, str]) -> list[Claim]:
     """Claims on the ends of ``low-high`` ranges of a quote, each ``(low, high, pointer)``."""
-    return [Claim(M02, quote, number, "seeds", _seeds(pointer, stat))
+    return [Claim(M02, quote, number, SEEDS, over_seeds(M02, pointer, stat))
             for low, high, pointer in ranges for number, stat in ((low, "min"), (high, "max"))]
 
 
@@ -35,8 +28,8 @@ CLAIMS = [
     # (seed 2: every method 2.76-2.79 nats, NCE included, against 2.16-2.18 for NCE on seeds 0-1)
     *_spread("within 0.15 nats of the KDE on 4-5 of the 5 densities",
              ("4", "5", "n_within_0.15_of_kde")),
-    Claim(M02, "the best method stayed 0.58 nats behind the KDE", "0.58", "seeds",
-          _seeds("best_minus_kde/8gaussians", "max")),
+    Claim(M02, "the best method stayed 0.58 nats behind the KDE", "0.58", SEEDS,
+          over_seeds(M02, "best_minus_kde/8gaussians", "max")),
     *_spread("(NCE 2.16-2.79 nats over the seeds, KDE 2.13-2.17)",
              ("2.16", "2.79", "test_nll/8gaussians/nce"),
              ("2.13", "2.17", "test_nll/8gaussians/kde")),
