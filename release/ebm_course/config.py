@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import settings
-from .threads import fit_threads, fitted_threads
+from .threads import fit_threads
 
 PROFILES = settings.PROFILES
 
@@ -203,11 +203,12 @@ def run_banner(data_source: str = "") -> str:
 
     quiet_lightning()
     assertions.install()
+    threads, why = fit_threads()
     parts = [
         f"profile={get_profile()}",
         f"device={get_device()}",
         f"torch={torch.__version__}",
-        f"threads={fit_threads()} ({fitted_threads()[1]})",
+        f"threads={threads} ({why})",
     ]
     if data_source:
         parts.append(f"data={display_path(data_source)}")

@@ -26,9 +26,8 @@ from torch import nn
 from .config import cap_steps, with_run_seed
 from .export import find_export, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
-from .metrics import accuracy  # noqa: F401  (notebook 4 imports it from here)
+from .metrics import accuracy, predict_logits  # noqa: F401  (notebook 4 imports them from here)
 from .sampling import MCMCSampler, StepFn
-from .util import eval_mode, map_batches, net_device
 
 
 @dataclass(frozen=True)
@@ -263,13 +262,6 @@ class JEM(ReplayBufferHooks, pl.LightningModule):
 
 
 # ----------------------------------------------------------------------------- train / evaluate
-
-
-@torch.no_grad()
-def predict_logits(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Logits of a tensor of images in batches, eval mode, on CPU: (N, K)."""
-    with eval_mode(net):
-        return map_batches(net.get_logits, x, batch_size, net_device(net))
 
 
 def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),

@@ -86,10 +86,6 @@ class RunProgressBar(TQDMProgressBar):
             bar.refresh()
             bar.set_postfix(self.get_metrics(trainer, pl_module))
 
-    def on_train_epoch_end(self, trainer, pl_module) -> None:
-        if not self.train_progress_bar.disable:
-            self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
-
 
 class KeepInterruptible(pl.Callback):
     """Ctrl+C (a notebook's stop button) during training: one line saying where training

@@ -103,14 +103,18 @@ def classify(classifier: nn.Module, x: torch.Tensor,
 
 
 @torch.no_grad()
+def predict_logits(net: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """Logits of a tensor of images in batches, eval mode, on CPU: (N, K)."""
+    with eval_mode(net):
+        return map_batches(net.get_logits, x, batch_size, net_device(net))
+
+
+@torch.no_grad()
 def accuracy(net: nn.Module, dataset: TensorDataset, batch_size: int = 512) -> float:
     """Top-1 accuracy of any network with ``get_logits`` (the judge, a JEM, an export) on
     ``dataset`` (images, labels), in eval mode, in batches."""
     x, y = dataset.tensors[:2]
-    with eval_mode(net):
-        logits = map_batches(lambda chunk: net.get_logits(chunk.float()), x, batch_size,
-                             net_device(net))
-    return float((logits.argmax(1) == y).float().mean())
+    return float((predict_logits(net, x.float(), batch_size).argmax(1) == y).float().mean())
 
 
 def train_classifier(train_set: TensorDataset, n_classes: int,

@@ -5,8 +5,9 @@ torch starts with one thread per core of the host. On a machine where several ke
 once (a student with two notebooks open, ``make course`` beside a test run, a JupyterHub node)
 that oversubscribes the cores, and OpenMP's spinning threads then wait on each other: measured on a
 2-core machine, two 03 trainings at once ran at 19% of the solo rate each with torch's default
-and at 66-71% with shared threads (``make bench-contention``, ``results/bench_contention.json``). So every course training counts
-itself in while it is busy, and each takes an equal share of the CPUs:
+and at 66-71% with shared threads (``make bench-contention``, ``results/bench_contention.json``).
+So every course training counts itself in while it is busy, and each takes an equal share of
+the CPUs:
 
 * the CPUs this process may use: :func:`cpu_budget` (affinity mask, capped by
   the cgroup's CPU quota, which ``os.cpu_count`` ignores);
@@ -113,13 +114,13 @@ def fitted_threads(busy: int | None = None) -> tuple[int, str]:
     return budget, f"{budget} CPUs usable"
 
 
-def fit_threads(busy: int | None = None) -> int:
+def fit_threads(busy: int | None = None) -> tuple[int, str]:
     """Set torch's intra-op threads to :func:`fitted_threads` (only when it changes: setting
-    it is cheap but not free) and return the count."""
-    n, _ = fitted_threads(busy)
+    it is cheap but not free) and return the count and why."""
+    n, why = fitted_threads(busy)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
-    return n
+    return n, why
 
 
 class Busy:
