@@ -132,18 +132,18 @@ def write_record(scratch: Path, offsets: list[int], names: list[str], failed: li
                  seconds: dict) -> int:
     """``results/seeds.json`` from the committed results (seed 0) and each seed's results
     folder under ``scratch``; a process exit code (1 when some notebook failed)."""
-    results = {}
-    for offset in [0, *offsets]:
-        folder = results_dir() if offset == 0 else scratch / f"seed{offset}" / "results"
+    committed = {n: json.loads((results_dir() / f"{n}.json").read_text())
+                 for n in names if (results_dir() / f"{n}.json").exists()}
+    results = {0: {n: numbers(r) for n, r in committed.items()}}
+    for offset in offsets:
+        folder = scratch / f"seed{offset}" / "results"
         results[offset] = {n: numbers(json.loads((folder / f"{n}.json").read_text()))
                            for n in names if (folder / f"{n}.json").exists()
                            and f"{offset}/{n}" not in failed}
     record = {"seed_offsets": [0, *offsets], "profile": "quick",
               "note": "seed offset 0 is the committed run (results/); the others reran the "
                       "reference notebooks with EBM_COURSE_SEED_OFFSET, 03's ablations off",
-              "committed_runs": {n: json.loads((results_dir() / f"{n}.json").read_text())
-                                 .get("run", {}).get("id") for n in names
-                                 if (results_dir() / f"{n}.json").exists()},
+              "committed_runs": {n: r.get("run", {}).get("id") for n, r in committed.items()},
               "seconds": seconds, "failed": failed, "scratch": str(scratch), "run": run_metadata(),
               "values": {n: spread({s: results[s].get(n, {}) for s in results})
                          for n in names}}
