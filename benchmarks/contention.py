@@ -41,8 +41,8 @@ def worker(seconds: float) -> None:
     config.quiet_lightning()
 
     class Rate(pl.Callback):
-        start = None
-        threads = []
+        def __init__(self):
+            self.start, self.threads = None, []
 
         def on_train_batch_start(self, trainer, *args):
             if trainer.global_step == WARM_UP:
