@@ -264,15 +264,3 @@ def no_grad_score(score_model: nn.Module) -> Callable[[torch.Tensor, torch.Tenso
             return score_model(x, sigma)
 
     return score
-
-
-def gaussian_score(mean: float, var: float) -> Callable[[torch.Tensor, object], torch.Tensor]:
-    """The exact score of ``N(mean, var I)`` blurred by ``N(0, sigma^2 I)``:
-    ``-(x - mean) / (var + sigma^2)``, sigma a float or a (B,) tensor."""
-    def score(x: torch.Tensor, sigma) -> torch.Tensor:
-        s = torch.as_tensor(sigma, dtype=x.dtype, device=x.device)
-        if s.dim() == 1:
-            s = s.view(-1, *[1] * (x.dim() - 1))
-        return -(x - mean) / (var + s ** 2)
-
-    return score
