@@ -18,6 +18,7 @@ notebook's loss as an argument (``loss_fn``).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -28,6 +29,7 @@ import torch
 from torch import nn
 
 from .config import cap_length, cap_steps, step_cap, with_run_seed
+from .sampling import resolve_precision
 from .threads import Busy, fit_threads
 
 
@@ -52,6 +54,7 @@ class ScoreConfig:
     n_2d_chains: int = 4000         # chains of the exact 2D check
     n_2d_steps_each: int = 200      # their annealed Langevin steps per level
     n_2d_iters: int = 2000          # DSM steps of the 2D score network
+    precision: str = "auto"         # the network's: "fp32", "bf16", "auto" (as 03's sampler)
     seed: int = 0
 
 
@@ -206,6 +209,35 @@ class TrainLog:
     steps: int = 0
     seconds: float = 0.0
     losses: list = None  # (step, loss)
+
+
+def precision_context(precision: str, device: torch.device):
+    """bf16 autocast where ``precision`` resolves to bf16 (``"auto"``: a CPU with hardware
+    bfloat16, as 03's sampler decides), else nothing. Only the network's convolutions and linear
+    layers run in bf16; the losses the notebook writes see float32 outputs divided by float32
+    levels, so they stay float32."""
+    if resolve_precision(precision, device) == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class _Float32Out(nn.Module):
+    """Runs a network under :func:`precision_context` and returns float32 (a bf16 autocast
+    output would otherwise turn the notebook's float32 arithmetic into bf16's)."""
+
+    def __init__(self, net: nn.Module, precision: str) -> None:
+        super().__init__()
+        self.net, self.precision = net, precision
+
+    def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+        with precision_context(self.precision, x.device):
+            return self.net(x, sigma).float()
+
+
+def with_precision(net: nn.Module, precision: str = "auto") -> nn.Module:
+    """``net(x, sigma)`` computed in ``precision`` (bf16 autocast on CPUs with hardware
+    bfloat16 for ``"auto"``), returning float32; the parameters are ``net``'s own."""
+    return _Float32Out(net, precision)
 
 
 def train_score_model(net: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor],

@@ -427,7 +427,7 @@ images = mnist_train if PROFILE != "grade" else mnist_train[:512]
 with torch.random.fork_rng():
     torch.manual_seed(CFG.seed)
     unet = score.EpsUNet(1, CFG.channels)
-score_model = EpsScore(unet)
+score_model = EpsScore(score.with_precision(unet, CFG.precision))  # bf16 where 03's sampler is
 unet_avg, score_log = score.train_score_model(
     unet, lambda x, s, z: dsm_loss(score_model, x, s, z), images, SIGMAS, CFG, DEVICE)
 print(f"score model: {score_log.steps} steps in {score_log.seconds:.1f} s, "
@@ -468,7 +468,8 @@ print(f"03's EBM: {ebm_trainer.global_step} steps in {ebm_seconds:.1f} s (fit, s
 gen = torch.Generator().manual_seed(CFG.seed)
 start = time.perf_counter()
 x_start = (torch.rand(CFG.n_samples, 1, 28, 28, generator=gen) * 2 - 1).to(DEVICE)
-x_score = annealed_langevin(score.no_grad_score(EpsScore(unet_avg)), x_start, SIGMAS,
+score_fn = score.no_grad_score(EpsScore(score.with_precision(unet_avg, CFG.precision)))
+x_score = annealed_langevin(score_fn, x_start, SIGMAS,
                             CFG.n_steps_each, CFG.step_eps, gen).clamp(-1, 1).cpu()
 score_sample_seconds = time.perf_counter() - start
 start = time.perf_counter()
@@ -529,13 +530,12 @@ x_flip = x_test.flip(-1)
 def denoising_error(x: torch.Tensor, n_draws: int = 2) -> torch.Tensor:
     """Per image: |x_hat - x|^2 / sigma^2 = |z - eps_hat|^2, averaged over the levels and draws."""
     g = torch.Generator().manual_seed(CFG.seed)  # the same noise for every set of images
-    fn = score.no_grad_score(EpsScore(unet_avg))
     total = torch.zeros(len(x), device=x.device)
     for sigma in SIGMAS.tolist():
         level = torch.full((len(x),), sigma, device=x.device)
         for _ in range(n_draws):
             z = torch.randn(x.shape, generator=g).to(x.device)
-            x_hat = tweedie_denoise(fn, x + sigma * z, level)
+            x_hat = tweedie_denoise(score_fn, x + sigma * z, level)
             total += ((x_hat - x) / sigma).pow(2).flatten(1).sum(1)
     return total / (len(SIGMAS) * n_draws)
 
@@ -592,7 +592,7 @@ grading_07.check_inpaint_score(inpaint_score)
 mask = torch.zeros(1, 1, 28, 28, dtype=torch.bool, device=DEVICE)
 mask[..., 14:, :] = True
 x_known = x_test[:8]
-completed = inpaint_score(score.no_grad_score(EpsScore(unet_avg)), x_known, mask, SIGMAS,
+completed = inpaint_score(score_fn, x_known, mask, SIGMAS,
                           CFG.n_steps_each, CFG.step_eps, torch.Generator().manual_seed(CFG.seed))
 rows = torch.cat([x_known, torch.where(mask, -1.0, x_known), completed.clamp(-1, 1)]).cpu()
 plotting.show_images(rows, nrow=8, title="top: original, middle: given, bottom: completed by the score model",
