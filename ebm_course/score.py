@@ -35,20 +35,27 @@ from .threads import Busy, fit_threads
 
 @dataclass(frozen=True)
 class ScoreConfig:
-    """Settings of assignment 7 per profile (``quick``: under 5 min on 2 CPU cores)."""
+    """Settings of assignment 7 per profile (``quick``: under 5 min on 2 CPU cores).
 
-    sigma_max: float = 1.0          # largest noise level (pixels in [-1, 1])
+    The quick settings were chosen by measurement (90-s runs, one thread, 256 samples judged by
+    the course's classifier): width 32 at batch 128 managed under 200 steps; width 16 at batch
+    64 about 560. The preconditioned network (:class:`EpsUNet`) halved the Frechet distance of
+    the bare one at the same budget (FD 208 against 359 at sigma_max 1); sigma_max 2 did better
+    than 1 (FD 157 against 208) and than 5 (FD 172); 10 steps per level with eps 5e-5 better
+    than 5 steps with 1e-4 or 3 with 3e-4."""
+
+    sigma_max: float = 2.0          # largest noise level (pixels in [-1, 1])
     sigma_min: float = 0.01         # smallest
     n_sigmas: int = 10              # levels of the geometric schedule
-    channels: int = 32              # U-Net width (then 2x)
-    batch_size: int = 128
-    lr: float = 2e-3
+    channels: int = 16              # U-Net width (then 2x)
+    batch_size: int = 64
+    lr: float = 3e-3
     ema_decay: float = 0.999        # the weight average's decay (warmed up: see train_score_model)
     budget_seconds: float = 90.0    # wall clock of EACH training run (score model, 03's EBM)
     max_steps: int = 100_000        # a step cap as well (the budget usually stops first)
     ebm_ema_decay: float = 0.99     # 03's weight average, shortened to the budget's steps
     n_steps_each: int = 10          # annealed Langevin steps per noise level
-    step_eps: float = 2e-5          # annealed Langevin: alpha_i = eps sigma_i^2 / sigma_L^2
+    step_eps: float = 5e-5          # annealed Langevin: alpha_i = eps sigma_i^2 / sigma_L^2
     n_samples: int = 256            # samples each model generates for the judge
     ebm_gen_steps: int = 256        # SGLD steps of 03's fresh chains (as 03 judges itself)
     n_2d_chains: int = 4000         # chains of the exact 2D check
@@ -79,7 +86,7 @@ def _score_config(profile: str) -> ScoreConfig:
         return ScoreConfig()
     if profile == "full":
         return ScoreConfig(sigma_max=10.0, sigma_min=0.01, n_sigmas=50, channels=64,
-                           budget_seconds=1800.0, ema_decay=0.9995, ebm_ema_decay=0.998,
+                           batch_size=128, lr=2e-3, budget_seconds=1800.0, ema_decay=0.9995, ebm_ema_decay=0.998,
                            n_steps_each=20, step_eps=5e-6, n_samples=1000, ebm_gen_steps=256,
                            n_2d_chains=20000, n_2d_steps_each=300, n_2d_iters=10000)
     if profile == "grade":
@@ -121,21 +128,31 @@ class _Block(nn.Module):
 class EpsUNet(nn.Module):
     """Predicts the noise ``z`` in ``x + sigma z`` from the noisy image and its noise level.
 
-    28 x 28 -> 14 -> 7 and back, skip connections, the level told by Fourier features of
-    ``log sigma`` added in every block; the input is scaled by ``1 / sqrt(sigma^2 + 0.25)`` so
-    that its size is about the same at every level (MNIST's pixels in [-1, 1] have a standard
-    deviation of about 0.5 around their mean; the scale only needs to be about right).
+    A small U-Net (28 x 28 -> 14 -> 7 and back, skip connections, the level told by Fourier
+    features of ``log sigma`` added in every block) ``F``, preconditioned as in Karras et al.
+    (2022, "EDM"): with the data's mean ``m`` and standard deviation ``s_d``,
+
+        eps_hat = sigma (x - m) / (sigma^2 + s_d^2) - s_d / sqrt(sigma^2 + s_d^2) * F((x - m) / sqrt(sigma^2 + s_d^2), sigma).
+
+    The first term is the exact noise prediction for Gaussian data of that mean and spread
+    (Tweedie's formula for a Gaussian), so an untrained network (``F = 0``, its last layer
+    starts at zero) already denoises like a Gaussian model, and ``F`` learns what digits add;
+    the input and ``F``'s target have about unit size at every level. Training is much faster
+    than with a bare network, which matters on a budget of seconds.
 
     Args:
         in_channels: image channels C.
         channels: width at full resolution (2x below).
         emb: size of the noise level's embedding.
+        data_mean, data_std: ``m`` and ``s_d`` (MNIST in [-1, 1]: about -0.74 and 0.62).
     Forward:
         x (B, C, H, W) with H, W divisible by 4, sigma (B,) -> the predicted noise (B, C, H, W).
     """
 
-    def __init__(self, in_channels: int = 1, channels: int = 32, emb: int = 64) -> None:
+    def __init__(self, in_channels: int = 1, channels: int = 32, emb: int = 64,
+                 data_mean: float = -0.74, data_std: float = 0.62) -> None:
         super().__init__()
+        self.data_mean, self.data_std = data_mean, data_std
         c1, c2 = channels, 2 * channels
         self.emb_dim = emb
         self.emb = nn.Sequential(nn.Linear(emb, emb), nn.SiLU(), nn.Linear(emb, emb))
@@ -150,11 +167,16 @@ class EpsUNet(nn.Module):
         self.out = nn.Sequential(nn.SiLU(), nn.Conv2d(c1, in_channels, 3, padding=1))
         nn.init.zeros_(self.out[1].weight)
         nn.init.zeros_(self.out[1].bias)
+        # channels-last convolution weights and activations: oneDNN's preferred layout on a
+        # CPU (measured 1.3x per training step at width 32 with bf16); values are unchanged
+        self.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
         sigma = torch.as_tensor(sigma, dtype=x.dtype, device=x.device).expand(x.shape[0])
         e = self.emb(sigma_embedding(sigma, self.emb_dim).to(x.dtype))
-        h0 = self.inp(x / (sigma ** 2 + 0.25).sqrt()[:, None, None, None])
+        x = x.contiguous(memory_format=torch.channels_last) - self.data_mean
+        scale = (sigma ** 2 + self.data_std ** 2)[:, None, None, None]
+        h0 = self.inp(x / scale.sqrt())
         h1 = self.down1(h0, e)
         h2 = self.down2(self.pool1(h1), e)
         h = self.mid(self.pool2(h2), e)
@@ -162,7 +184,9 @@ class EpsUNet(nn.Module):
         h = self.up2(torch.cat([h, h2], 1), e)
         h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")
         h = self.up1(torch.cat([h, h1], 1), e)
-        return self.out(h)
+        f = self.out(h).contiguous().to(x.dtype)
+        s = sigma[:, None, None, None]
+        return s * x.contiguous() / scale - self.data_std / scale.sqrt() * f
 
 
 class EpsMLP(nn.Module):
