@@ -53,6 +53,15 @@ def cap_steps(n_steps: int) -> int:
     return cap if n_steps < 0 else min(n_steps, cap)
 
 
+def with_run_seed(cfg):
+    """A profile's settings dataclass with ``EBM_COURSE_SEED_OFFSET`` added to its ``seed``: the
+    same run on another seed (``make seeds``); unchanged when the offset is 0."""
+    from dataclasses import replace
+
+    offset = settings.current().seed_offset
+    return replace(cfg, seed=cfg.seed + offset) if offset else cfg
+
+
 def ablation_steps(default: int) -> int:
     """Training steps of each of 03's experiments (section 7): ``EBM_COURSE_ABLATION_STEPS``
     when set (0 skips them), else ``default`` under :func:`step_cap`."""

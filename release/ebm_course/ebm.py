@@ -13,7 +13,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from .config import cap_steps
+from .config import cap_steps, with_run_seed
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .sampling import MCMCSampler
 
@@ -50,7 +50,7 @@ def mnist_ebm_config(profile: str) -> EBMConfig:
     """The EBM settings of a profile: ``full`` (GPU), ``quick`` (CPU minutes), ``grade`` (tiny);
     training steps limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
     cfg = _mnist_ebm_config(profile)
-    return replace(cfg, max_steps=cap_steps(cfg.max_steps))
+    return with_run_seed(replace(cfg, max_steps=cap_steps(cfg.max_steps)))
 
 
 def _mnist_ebm_config(profile: str) -> EBMConfig:

@@ -23,7 +23,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from .config import cap_steps, display_path
+from .config import cap_steps, display_path, with_run_seed
 from .export import export_path, load_exported
 from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .sampling import MCMCSampler, StepFn
@@ -69,7 +69,7 @@ def jem_config(profile: str) -> JEMConfig:
     """The JEM settings of a profile (see :func:`_jem_config`); with ``EBM_COURSE_STEP_CAP`` set
     (``config.cap_steps``) training stops after that many steps, and a warm start shrinks to half
     of them so that both phases (classifier, then JEM) still run."""
-    cfg = _jem_config(profile)
+    cfg = with_run_seed(_jem_config(profile))
     steps = cap_steps(cfg.max_steps)
     if steps == cfg.max_steps:
         return cfg

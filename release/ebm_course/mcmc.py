@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import cap_length, step_cap
+from .config import cap_length, step_cap, with_run_seed
 from .models import EnergyFn
 from .toy import Box, grid_energy, grid_points
 
@@ -62,7 +62,7 @@ def sampling_config(profile: str) -> SamplingConfig:
     (``config.step_cap``: a smoke run of a long profile) every length (chain steps, AIS
     temperatures, the score network's training steps) is capped at the larger of the cap and the
     ``grade`` profile's length, which every cell is written to handle; counts stay as they are."""
-    cfg = _sampling_config(profile)
+    cfg = with_run_seed(_sampling_config(profile))
     cap = step_cap()
     if cap is None:
         return cfg

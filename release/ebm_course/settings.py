@@ -21,6 +21,7 @@ kernel imports it (through ``instructor/grading/limits.py``) before torch.
 | ``EBM_COURSE_CHECK_TIMEOUT_S`` | ``check_timeout_s`` | seconds a hidden check may run (60) |
 | ``EBM_COURSE_CHECK_MEMORY_MB`` | ``check_memory_mb`` | MiB a hidden check may add (2048) |
 | ``EBM_COURSE_GRADE_MEMORY_MB`` | ``grade_memory_mb`` | MiB a grading kernel may hold (8192; 0: no cap) |
+| ``EBM_COURSE_SEED_OFFSET`` | ``seed_offset`` | added to every profile's seed (``make seeds`` reruns the notebooks with 1, 2, ...); default 0 |
 | ``OMP_NUM_THREADS`` | ``omp_num_threads`` | torch's threads per process when set (else fitted to the CPUs this process may use) |
 | ``NBGRADER_EXECUTION`` | ``under_nbgrader`` | set by nbgrader while it runs a notebook |
 | ``XDG_CACHE_HOME`` | ``xdg_cache_home`` | the user's cache folder (default ``~/.cache``) |
@@ -57,6 +58,7 @@ class Settings:
     check_timeout_s: float
     check_memory_mb: float
     grade_memory_mb: float
+    seed_offset: int
     omp_num_threads: int | None
     under_nbgrader: bool
     xdg_cache_home: Path | None
@@ -122,6 +124,7 @@ def current(env=None) -> Settings:
         check_timeout_s=_number(env, "EBM_COURSE_CHECK_TIMEOUT_S", 60.0),
         check_memory_mb=_number(env, "EBM_COURSE_CHECK_MEMORY_MB", 2048.0),
         grade_memory_mb=_number(env, "EBM_COURSE_GRADE_MEMORY_MB", 8192.0),
+        seed_offset=_count(env, "EBM_COURSE_SEED_OFFSET", 0) or 0,
         omp_num_threads=_count(env, "OMP_NUM_THREADS", 1),
         under_nbgrader=bool(_text(env, "NBGRADER_EXECUTION")),
         xdg_cache_home=_path(env, "XDG_CACHE_HOME"),

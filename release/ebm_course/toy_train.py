@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from tqdm import tqdm  # text bars, not tqdm.auto's widget (see the loop below)
 
-from .config import cap_steps
+from .config import cap_steps, with_run_seed
 from .models import energy_fn_of
 from .sampling import sampling_mode
 from .toy import TOY_BOX, Box
@@ -172,7 +172,7 @@ class ToyConfig:
 def toy_config(profile: str) -> ToyConfig:
     """The 2D settings of a profile: ``quick`` (CPU, ~1 min), ``full`` (longer), ``grade`` (tiny);
     Adam steps limited by ``EBM_COURSE_STEP_CAP`` when it is set (``config.cap_steps``)."""
-    cfg = _toy_config(profile)
+    cfg = with_run_seed(_toy_config(profile))
     return replace(cfg, **{f: cap_steps(getattr(cfg, f)) for f in
                            ("n_iters_cd", "n_iters_sm", "n_iters_dsm", "n_iters_nce", "n_iters_equal")})
 
