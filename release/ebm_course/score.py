@@ -306,7 +306,7 @@ def train_score_model(net: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Ten
             _ema_update(avg, net, min(cfg.ema_decay, (1 + log.steps) / (10 + log.steps)))
             log.steps += 1
             if log.steps % log_every == 0 or log.steps == 1:
-                log.losses.append((log.steps, float(loss)))
+                log.losses.append((log.steps, float(loss.detach())))
             if log.steps % 20 == 0:
                 fit_threads()
         log.seconds = time.perf_counter() - start
