@@ -101,11 +101,15 @@ def write_results(assignment: str, metrics: dict) -> Path:
 
 
 def figure_path(filename: str) -> Path | None:
-    """``results/<filename>`` for a notebook's key figure; None under the ``grade`` profile,
-    where the autograder must not write files."""
+    """``results/<filename>`` for a notebook's key figure (the folder made if missing); None
+    under the ``grade`` profile, where the autograder must not write files."""
     from .config import get_profile
 
-    return None if get_profile() == "grade" else results_dir() / filename
+    if get_profile() == "grade":
+        return None
+    folder = results_dir()
+    folder.mkdir(parents=True, exist_ok=True)  # a notebook's first figure may come before
+    return folder / filename                    # its first results file (a fresh cache)
 
 
 def save_samples(filename: str, x, y=None, max_images: int = 256, **meta) -> Path | None:

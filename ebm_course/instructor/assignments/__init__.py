@@ -71,6 +71,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
                needs=("03_mnist_ebm", "04_glyph_jem")),
     Assignment("06_sampling_likelihood", "sampling_likelihood", min_tests=6, min_written=2,
                needs=("03_mnist_ebm",), partly_wrong=True),
+    Assignment("07_score_models", "score_models", min_tests=6, min_written=2),
 )
 
 

@@ -1,0 +1,1 @@
+"""Assignment unit `score_models` (see the package docstring: one assignment, one place)."""
