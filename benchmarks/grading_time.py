@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from ebm_course.instructor.grade_loop import grade
@@ -54,6 +55,73 @@ def submissions(folder: Path, names: list[str], n_reference: int, n_blank: int) 
                 shutil.copy(src / name / f"{name}.ipynb", student / f"{name}.ipynb")
 
 
+def _when(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _kind(cell) -> str:
+    meta = cell.metadata.get("nbgrader", {})
+    if meta.get("grade") and not meta.get("solution"):
+        return "checks"             # a test cell: visible and hidden checks
+    if meta.get("solution"):
+        return "answers"            # the student's code cells
+    return "the rest"               # given code: training, sampling, judging, plots
+
+
+def breakdown(root: Path, steps) -> dict:
+    """Where the seconds of each assignment go, summed over its graded notebooks: before each
+    notebook's first cell (nbgrader's start and the gradebook for the first, saving the previous
+    one for the others, and each kernel's start), the first cell (imports, the banner), the
+    answer cells, the test cells, the rest (given code: training, sampling, judging, plots), and
+    nbgrader's work after the last cell; generate_feedback apart. Cell times are the ones
+    nbclient writes into every autograded notebook."""
+    import nbformat
+
+    timed = []  # (first busy, last idle, seconds by kind) of every autograded notebook
+    for path in root.glob("autograded/*/*/*.ipynb"):
+        cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+                 and "iopub.status.busy" in c.metadata.get("execution", {})]
+        if not cells:
+            continue
+        kinds: dict[str, float] = {}
+        for i, cell in enumerate(cells):
+            t = cell.metadata.execution
+            kind = "first cell (imports)" if i == 0 else _kind(cell)
+            kinds[kind] = kinds.get(kind, 0.0) + _when(t["iopub.status.idle"]) - _when(
+                t["iopub.status.busy"])
+        timed.append((_when(cells[0].metadata.execution["iopub.status.busy"]),
+                      _when(cells[-1].metadata.execution["iopub.status.idle"]), kinds))
+    out: dict[str, dict[str, float]] = {}
+    for step in steps:
+        row = out.setdefault(step.assignment, {})
+        row[step.command] = row.get(step.command, 0.0) + step.seconds
+        if step.command != "autograde":
+            continue
+        end = step.started + step.seconds
+        mine = sorted(t for t in timed if step.started <= t[0] <= end)
+        row["notebooks"] = row.get("notebooks", 0) + len(mine)
+        previous = step.started
+        for first, last, kinds in mine:
+            row["before the first cell"] = row.get("before the first cell", 0.0) + first - previous
+            for kind, seconds in kinds.items():
+                row[kind] = row.get(kind, 0.0) + seconds
+            previous = last
+        row["nbgrader after the cells"] = row.get("nbgrader after the cells", 0.0) + end - previous
+    return {name: {k: round(v, 1) for k, v in sorted(row.items())} for name, row in
+            sorted(out.items())}
+
+
+def _print_breakdown(where: dict, jobs: int) -> None:
+    columns = ["autograde", "before the first cell", "first cell (imports)", "answers", "checks",
+               "the rest", "nbgrader after the cells", "generate_feedback"]
+    print(f"seconds per assignment (--jobs {jobs}, summed over notebooks):")
+    print(f"{'assignment':<24}" + "".join(f"{c[:12]:>13}" for c in columns))
+    for name, row in where.items():
+        print(f"{name:<24}" + "".join(f"{row.get(c, 0.0):>13.1f}" for c in columns))
+    total = {c: sum(r.get(c, 0.0) for r in where.values()) for c in columns}
+    print(f"{'total':<24}" + "".join(f"{total[c]:>13.1f}" for c in columns))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=1, help="complete reference submissions")
@@ -67,7 +135,7 @@ def main() -> int:
         parser.error("grade at least one student (--students / --blank)")
     names = assignments()
     jobs_list = [int(j) for j in args.jobs.split(",")]
-    seconds, generate_s, reports = {}, None, {}
+    seconds, generate_s, reports, where = {}, None, {}, {}
     for jobs in jobs_list:
         with tempfile.TemporaryDirectory(prefix="ebm-grading-bench-") as tmp:
             root, subs = Path(tmp) / "course-root", Path(tmp) / "submissions"
@@ -79,6 +147,7 @@ def main() -> int:
             start = time.perf_counter()
             reports[jobs] = grade(subs, root, feedback=not args.no_feedback, jobs=jobs)
             seconds[jobs] = time.perf_counter() - start
+            where[jobs] = breakdown(root, reports[jobs].steps)
         print(f"--jobs {jobs}: {seconds[jobs]:.0f} s", flush=True)
     report = reports[jobs_list[0]]
     print("\n".join(line for line in report.summary().splitlines()  # not the scratch paths
@@ -98,12 +167,18 @@ def main() -> int:
         "seconds_per_student": round(grade_s / n, 1), "points": points,
         "grade_seconds_by_jobs": {str(j): round(t, 1) for j, t in seconds.items()},
         "same_scores_for_every_jobs": same, "unexpected_scores": wrong,
+        "seconds_by_assignment": {str(j): w for j, w in where.items()},
+        "breakdown_note": "per assignment, summed over its notebooks and (with jobs > 1) its "
+                          "workers: before the first cell = nbgrader's start and the gradebook (or "
+                          "saving the previous notebook) and the kernel's start; then the cells "
+                          "by kind; nbgrader after the cells = saving the last notebook and exit",
     }
     if 1 in seconds and 2 in seconds:
         result["speedup_2_jobs"] = round(seconds[1] / seconds[2], 2)
     out = results_dir() / "bench_grading.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+    _print_breakdown(where[jobs_list[0]], jobs_list[0])
     print(f"generate {generate_s:.0f} s once; grade {n} student(s) x {len(names)} assignments: "
           f"{grade_s:.0f} s ({grade_s / n:.0f} s per student)")
     if "speedup_2_jobs" in result:

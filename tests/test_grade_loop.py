@@ -97,8 +97,12 @@ def loop(course_copy, tmp_path_factory):
             nbformat.write(nb, subs / "partly" / f"{name}.ipynb")
     out = course_copy / "loop" / "grades.csv"
     # An instructor who built the course with EBM_COURSE_PROFILE=quick still exports it: the
-    # loop must grade in the grade profile anyway (quick training would time cells out).
-    summary = _grade([str(subs), "--out", str(out)], course_copy, {"EBM_COURSE_PROFILE": "quick"})
+    # loop must grade in the grade profile anyway (quick training would time cells out). Two
+    # workers, as on this 2-core machine an instructor would (each takes whole assignments;
+    # test_parallel_and_sharded_grading_equal_a_sequential_run checks the grades equal a
+    # sequential run's).
+    summary = _grade([str(subs), "--out", str(out), "--jobs", "2"], course_copy,
+                     {"EBM_COURSE_PROFILE": "quick"})
     return {"root": course_copy, "csv": out, "summary": summary, "broken": broken}
 
 
@@ -431,13 +435,16 @@ def test_grade_command_is_wired():
 
 
 def _small_class(tmp_path_factory) -> Path:
-    """Three students of 01_theory: the reference, the blank release, one broken part."""
+    """Three students of 01_theory: the reference, the blank release, one broken part; and the
+    blank release of 02_toy_densities from bob (a second assignment, cheap to grade: each
+    part stops at its first line)."""
     subs = tmp_path_factory.mktemp("class_submissions")
     reference = ROOT / "course" / "01_theory" / "01_theory.ipynb"
     for student in ("ann", "bob", "cid"):
         (subs / student).mkdir()
     shutil.copy(reference, subs / "ann" / "01_theory.ipynb")
     shutil.copy(ROOT / "release" / "01_theory" / "01_theory.ipynb", subs / "bob")
+    shutil.copy(ROOT / "release" / "02_toy_densities" / "02_toy_densities.ipynb", subs / "bob")
     nb = nbformat.read(reference, as_version=4)
     _break_solution(nb)
     nbformat.write(nb, subs / "cid" / "01_theory.ipynb")
@@ -447,7 +454,8 @@ def _small_class(tmp_path_factory) -> Path:
 def _course(tmp_path_factory, name: str) -> Path:
     root = tmp_path_factory.mktemp(name)
     shutil.copy(ROOT / "nbgrader_config.py", root)
-    shutil.copytree(ROOT / "course" / "01_theory", root / "course" / "01_theory")
+    for assignment in ("01_theory", "02_toy_densities"):
+        shutil.copytree(ROOT / "course" / assignment, root / "course" / assignment)
     return root
 
 
@@ -468,16 +476,25 @@ def test_parallel_and_sharded_grading_equal_a_sequential_run(tmp_path_factory):
     subs = _small_class(tmp_path_factory)
     sequential, parallel = _course(tmp_path_factory, "seq"), _course(tmp_path_factory, "par")
     _grade([str(subs)], sequential)
+    # two assignments, two workers: each worker grades one assignment for all its students
     summary = _grade([str(subs), "--jobs", "2"], parallel)
-    assert "graded 3 student(s) x 1 assignment(s)" in summary, summary
+    assert "graded 3 student(s) x 2 assignment(s)" in summary, summary
     want = read_grades(sequential / "grades.csv")
     assert read_grades(parallel / "grades.csv") == want
     assert _gradebook_contents(parallel) == _gradebook_contents(sequential)
     score = {s: float(want[(s, "01_theory")]["score"]) for s in ("ann", "bob", "cid")}
     assert score["ann"] > score["cid"] > score["bob"] == 0, score
+    assert float(want[("bob", "02_toy_densities")]["score"]) == 0
     for student in ("ann", "bob", "cid"):
         assert (parallel / "feedback" / student / "01_theory" / "01_theory.html").is_file()
+    assert (parallel / "feedback" / "bob" / "02_toy_densities" / "02_toy_densities.html").is_file()
     assert not (parallel / ".grading").exists(), "scratch shards are removed"
+    # one assignment, two workers: each worker grades a group of students
+    by_students = _course(tmp_path_factory, "by_students")
+    summary = _grade([str(subs), "--jobs", "2", "--assignment", "01_theory"], by_students)
+    assert "graded 3 student(s) x 1 assignment(s)" in summary, summary
+    assert read_grades(by_students / "grades.csv") == {
+        k: v for k, v in want.items() if k[1] == "01_theory"}
 
     # Sharded across machines: each shard a course copy graded on its own, merged afterwards.
     # The sequential run above is one shard; the other grades one more student (blank: cheap).
@@ -487,10 +504,11 @@ def test_parallel_and_sharded_grading_equal_a_sequential_run(tmp_path_factory):
     shard_b = _course(tmp_path_factory, "shard_b")
     _grade([str(part_b)], shard_b)
     merged = _course(tmp_path_factory, "merged")
-    run(nbgrader_cmd("generate_assignment", "01_theory", "--force"), cwd=merged)
+    for assignment in ("01_theory", "02_toy_densities"):
+        run(nbgrader_cmd("generate_assignment", assignment, "--force"), cwd=merged)
     out = run([sys.executable, "-m", "ebm_course.instructor.cli", "merge", str(sequential),
                str(shard_b), "--course-root", str(merged)], cwd=merged).stdout
-    assert "merged 3 graded submission(s)" in out and "merged 1 graded submission(s)" in out, out
+    assert "merged 4 graded submission(s)" in out and "merged 1 graded submission(s)" in out, out
     grades = read_grades(merged / "grades.csv")
     assert float(grades.pop(("dan", "01_theory"))["score"]) == 0
     assert grades == want
@@ -499,3 +517,18 @@ def test_parallel_and_sharded_grading_equal_a_sequential_run(tmp_path_factory):
     assert {k: v for k, v in contents.items() if k[0] != "dan"} == _gradebook_contents(sequential)
     assert (merged / "feedback" / "cid" / "01_theory" / "01_theory.html").is_file()
     assert (merged / "feedback" / "dan" / "01_theory" / "01_theory.html").is_file()
+
+
+def test_workers_take_whole_assignments_balanced_by_their_time():
+    """Enough assignments: each worker grades whole assignments (every student of each),
+    longest first onto the least loaded; too few: students are split."""
+    from ebm_course.instructor.grade_loop import Shard, plan_shards
+
+    found = {s: {a: Path(f"{s}/{a}.ipynb") for a in ("01", "02", "03")} for s in ("x", "y")}
+    found["z"] = {"03": Path("z/03.ipynb")}
+    seconds = {"01": 10.0, "02": 20.0, "03": 15.0}  # per notebook: 20, 40 and 45 s in all
+    shards = plan_shards(found, ["01", "02", "03"], 2, seconds)
+    assert shards == [Shard(["x", "y", "z"], ["03"]), Shard(["x", "y", "z"], ["01", "02"])]
+    assert plan_shards(found, ["03"], 2, seconds) == [Shard(["x", "z"], ["03"]),
+                                                     Shard(["y"], ["03"])]
+    assert plan_shards(found, ["01", "02"], 1, seconds) == [Shard(["x", "y", "z"], ["01", "02"])]

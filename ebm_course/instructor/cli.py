@@ -21,9 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     smoke.add_argument("assignments", nargs="*", help="default: all")
     smoke.add_argument("--step-cap", type=int, default=3, help="training steps per run (default 3)")
     smoke.add_argument("--profile", default="full", choices=("full", "quick"))
-    seeds = sub.add_parser("seeds", help="rerun the training notebooks (02-06, quick) on more "
+    seeds = sub.add_parser("seeds", help="rerun the training notebooks (02-07, quick) on more "
                            "seeds in scratch folders; spreads to results/seeds.json")
-    seeds.add_argument("assignments", nargs="*", help="default: 02-06")
+    seeds.add_argument("assignments", nargs="*", help="default: 02-07; others keep their spreads")
     seeds.add_argument("--seeds", type=int, default=2,
                        help="seeds besides the committed run's (offsets 1..N; default 2)")
     sub.add_parser("release", help="regenerate release/ (instructor)")
@@ -43,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="seconds per notebook cell (default: nbgrader_config.py's 120)")
     grade.add_argument("--no-feedback", action="store_true", help="skip generate_feedback")
     grade.add_argument("--jobs", type=int, default=1,
-                       help="grade N groups of students at once (N processes; default 1)")
+                       help="N workers at once (whole assignments each, or groups of "
+                            "students when there are fewer assignments than N; default 1)")
     merge = sub.add_parser("merge", help="merge graded shards (other course copies, e.g. one "
                            "per cluster job) into this course's gradebook, then export the CSV")
     merge.add_argument("shards", nargs="+", help="course folders that ran `ebm-course grade`")

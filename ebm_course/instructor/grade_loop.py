@@ -56,6 +56,17 @@ STARTED = re.compile(r"Converting notebook (?P<path>\S+/submitted/\S+)")  # once
 CHANGED = re.compile(r"Attribute '(?P<attr>\w+)' for cell (?P<cell>\S+) has changed!")
 
 
+@dataclass(frozen=True)
+class NbgraderStep:
+    """One nbgrader command of a grading run: what it did, when it started (epoch seconds,
+    to line up with the cell timings nbclient writes into autograded notebooks), how long."""
+
+    command: str                     # autograde, generate_feedback, export
+    assignment: str
+    started: float
+    seconds: float
+
+
 @dataclass
 class GradeReport:
     """What one grading run did. ``scores[student][assignment] = (code_score, max_code_score)``."""
@@ -73,6 +84,7 @@ class GradeReport:
     manual_cells: int = 0
     locked_edits: list[tuple[str, str, str, str]] = field(default_factory=list)  # s, a, cell, how
     checksum_notices: int = 0
+    steps: list[NbgraderStep] = field(default_factory=list)  # each nbgrader command, timed
 
     def summary(self) -> str:
         """A plain-text table: one row per student, autograded points per assignment."""
@@ -184,6 +196,7 @@ class GradingRun:
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
     locked_edits: list[tuple[str, str, str, str]] = field(default_factory=list)
     checksum_notices: int = 0
+    steps: list[NbgraderStep] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _record(self, failures=None, locked_edits=(), notices: int = 0) -> None:
@@ -191,6 +204,15 @@ class GradingRun:
             self.failures.update(failures or {})
             self.locked_edits += list(locked_edits)
             self.checksum_notices += notices
+
+    def _nbgrader(self, course: Path, command: str, name: str, *args: str, log=None,
+                  on_line=None) -> int:
+        """One timed nbgrader command (its time kept in :attr:`steps`)."""
+        started, clock = time.time(), time.perf_counter()
+        code = _nbgrader(course, command, name, *args, log=log, on_line=on_line, env=self.env)
+        with self._lock:
+            self.steps.append(NbgraderStep(command, name, started, time.perf_counter() - clock))
+        return code
 
     def _autograde_one(self, course: Path, name: str, found: dict, log: TextIO,
                        exclude: bool) -> None:
@@ -219,8 +241,8 @@ class GradingRun:
                  for cell, how in locked_cell_changes(versions, found[student][name])]
         others = exclude_others(course, name, found) if exclude else []
         log.write(f"### nbgrader autograde {name}\n")
-        _nbgrader(course, "autograde", name, "--create", "--force", *self.extra, *others,
-                  log=log, on_line=on_line, env=self.env)
+        self._nbgrader(course, "autograde", name, "--create", "--force", *self.extra, *others,
+                       log=log, on_line=on_line)
         if started:
             self.bar.update(1)
         n_here = sum(name in nbs for nbs in found.values())
@@ -239,35 +261,73 @@ class GradingRun:
         for name in todo:
             others = exclude_others(course, name, found) if exclude else []
             log.write(f"### nbgrader generate_feedback {name}\n")
-            _nbgrader(course, "generate_feedback", name, "--force", *others, log=log,
-                      env=self.env)
+            self._nbgrader(course, "generate_feedback", name, "--force", *others, log=log)
             for student in found:
                 for page in (course / "feedback" / student / name).glob("*.html"):
                     scrub_paths(page, places)
 
-    def autograde_shards(self, root: Path, shards: list[list[str]], todo: list[str],
-                         found: dict, log: TextIO) -> None:
-        """Grade groups of students in parallel, each in its own scratch course (its own
-        gradebook: SQLite takes one writer at a time), then merge them into ``root``."""
+    def autograde_shards(self, root: Path, shards: list[Shard], found: dict,
+                         log: TextIO) -> None:
+        """Grade shards in parallel, each in its own scratch course (its own gradebook: SQLite
+        takes one writer at a time), then merge them into ``root``."""
         from concurrent.futures import ThreadPoolExecutor
 
         work = root / ".grading"
         courses = [shard_course(root, work / f"shard-{i}") for i in range(len(shards))]
-        for course, students in zip(courses, shards):
-            stage(course, {s: found[s] for s in students})
+        mine = [{s: {a: p for a, p in found[s].items() if a in shard.names}
+                 for s in shard.students if any(a in shard.names for a in found[s])}
+                for shard in shards]
+        for course, found_here in zip(courses, mine):
+            stage(course, found_here)
 
         def run(i):
             with open(courses[i] / "grades.log", "w") as shard_log:
-                self.autograde(courses[i], todo, {s: found[s] for s in shards[i]}, shard_log,
-                               exclude=False)
+                self.autograde(courses[i], shards[i].names, mine[i], shard_log, exclude=False)
 
         with ThreadPoolExecutor(len(shards)) as pool:
             list(pool.map(run, range(len(shards))))
         for i, course in enumerate(courses):
-            log.write(f"### shard {i}: {', '.join(shards[i])}\n"
-                      f"{(course / 'grades.log').read_text()}")
-            merge_graded(course, root, students=shards[i], names=todo)
+            log.write(f"### shard {i}: {', '.join(shards[i].names)} of "
+                      f"{', '.join(shards[i].students)}\n{(course / 'grades.log').read_text()}")
+            merge_graded(course, root, students=shards[i].students, names=shards[i].names)
         shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """What one grading worker grades: these assignments of these students."""
+
+    students: list[str]
+    names: list[str]
+
+
+def plan_shards(found: dict, todo: list[str], workers: int,
+                seconds_per_notebook: dict[str, float]) -> list[Shard]:
+    """Split the work between ``workers``. With at least as many assignments as workers, each
+    worker grades whole assignments (every student of each), balanced by their expected time
+    (notebooks x ``seconds_per_notebook``, longest first onto the least loaded worker): nbgrader
+    starts once per assignment as in a sequential run, where splitting by students would start
+    it once per assignment in every worker. With fewer assignments, students are split."""
+    students = sorted(found)
+    if workers <= 1:
+        return [Shard(students, list(todo))]
+    if len(todo) < workers:
+        return [Shard(students[i::workers], list(todo)) for i in range(workers)
+                if students[i::workers]]
+    cost = {a: seconds_per_notebook.get(a, 1.0) * sum(a in nbs for nbs in found.values())
+            for a in todo}
+    loads: list[tuple[float, list[str]]] = [(0.0, []) for _ in range(workers)]
+    for a in sorted(todo, key=lambda a: (-cost[a], a)):
+        i = min(range(workers), key=lambda i: loads[i][0])
+        loads[i] = (loads[i][0] + cost[a], loads[i][1] + [a])
+    return [Shard(students, [a for a in todo if a in names]) for _, names in loads if names]
+
+
+def grading_seconds() -> dict[str, float]:
+    """Each registered assignment's autograding seconds per notebook (its ``grade_seconds``)."""
+    from .assignments import ASSIGNMENTS
+
+    return {a.name: a.grade_seconds for a in ASSIGNMENTS}
 
 
 def worker_threads(jobs: int) -> int:
@@ -290,7 +350,8 @@ def grade(submissions: Path, course_root: Path = ROOT, out: Path | None = None,
         names: assignments to grade (default: every one that has submissions).
         timeout: seconds per notebook cell (default: ``c.Execute.timeout`` of the config, 120).
         feedback: also run ``nbgrader generate_feedback``.
-        jobs: grade this many groups of students at once, each in a scratch copy of the course
+        jobs: this many workers at once (:func:`plan_shards`: whole assignments each, or
+            groups of students when there are fewer assignments), each in a scratch copy of the course
             with its own gradebook (SQLite allows one writer), merged into ``course_root``
             afterwards (:func:`merge_graded`); the grades are those of a sequential run.
         env: extra environment for nbgrader and its kernels (e.g. the limits of
@@ -333,7 +394,7 @@ def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | N
                          "<student_id>/<assignment>.ipynb for one of " + ", ".join(wanted))
     todo = [a for a in wanted if any(a in nbs for nbs in found.values())]
     students = sorted(found)
-    workers = max(1, min(jobs, len(students)))
+    workers = max(1, min(jobs, max(len(students), len(todo))))
     if not current().omp_num_threads:  # the instructor's OMP_NUM_THREADS wins
         env.setdefault("OMP_NUM_THREADS", str(worker_threads(workers)))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -347,12 +408,12 @@ def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | N
         extra = [f"--Execute.timeout={int(timeout)}"] if timeout else []
         total = sum(len(nbs) for nbs in found.values())
         bar = tqdm(total=total, desc="autograde", unit="notebook", disable=not progress)
-        shards = [students[i::workers] for i in range(workers)]
+        shards = plan_shards(found, todo, workers, grading_seconds())
         run = GradingRun(env, extra, bar, feedback)
         if len(shards) == 1:
             run.autograde(root, todo, found, log)
         else:
-            run.autograde_shards(root, shards, todo, found, log)
+            run.autograde_shards(root, shards, found, log)
         bar.close()
         log.write("### nbgrader export\n")
         if _nbgrader(root, "export", "--to", str(out), log=log, env=env) or not out.exists():
@@ -368,7 +429,7 @@ def _grade(submissions: Path, root: Path, out: Path | None, names: list[str] | N
                 failures[(student, a)] = f"nbgrader recorded no grade: see {log_path}"
     return GradeReport(students, todo, graded, failures, out, root / "feedback", log_path,
                        time.time() - start, generated, ignored, manual,
-                       sorted(set(run.locked_edits)), run.checksum_notices)
+                       sorted(set(run.locked_edits)), run.checksum_notices, run.steps)
 
 
 def run(args) -> int:

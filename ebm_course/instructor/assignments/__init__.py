@@ -38,6 +38,8 @@ class Assignment:
     min_written: int                # ... and hand-graded written answers
     needs: tuple[str, ...] = ()     # assignments whose exported models its notebook loads
     partly_wrong: bool = False      # the grade-loop test also hands in a partly wrong copy
+    grade_seconds: float = 20.0     # autograding one notebook, about (make bench-grading): the
+                                    # grading loop balances its workers by it
 
     @property
     def folder(self) -> Path:
