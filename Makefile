@@ -2,11 +2,12 @@
 #   make course   the main job: data, reference solutions, release, results table
 #   make test     the whole test suite (package, graders, notebooks, release integrity)
 #   make test-fast   lint, and what needs no notebook run and no real training (under 3 min)
+#   make test-lowest   the fast tier with every dependency at its declared floor (.venv-lowest)
 #   make lint     ruff (errors, unused names, import order); part of make test
 #   make smoke-full [STEP_CAP=3]   every notebook in the full profile, training capped (results/smoke_full.json)
 #   make bench    SGLD sampler speed: the tutorial's sampler vs MCMCSampler (results/bench_sampler.json)
 #   make bench-train [BUDGET=240]   time to quality: 03's EBM vs the tutorial's, same wall clock (results/bench_train.json)
-#   make seeds [SEEDS=2]   rerun 02-06 (quick) on more seeds: each number's spread (results/seeds.json, ~30 min)
+#   make seeds [SEEDS=2] [ASSIGNMENTS=..]  rerun 02-07 (quick) on more seeds: each number's spread (results/seeds.json, ~40 min)
 #   make bench-contention [RUN_SECONDS=45]   two 03 trainings at once vs one alone (results/bench_contention.json)
 #   make bench-grading [STUDENTS=1] [BLANK=0] [JOBS=1,2]   time the grading loop (results/bench_grading.json)
 #   make grade SUBMISSIONS=path [OUT=grades.csv] [WORKERS=n]   autograde <path>/<student>/<assignment>.ipynb
@@ -17,7 +18,7 @@ SHARED ?= ../shared/data
 JOBS   ?= 1,2
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup data notebooks release course test test-fast lint browser grade smoke-full bench bench-train bench-contention seeds bench-grading clean
+.PHONY: setup data notebooks release course test test-fast test-lowest lint browser grade smoke-full bench bench-train bench-contention seeds bench-grading clean
 .DEFAULT_GOAL := help
 
 help:
@@ -81,6 +82,18 @@ browser:
 test-fast: setup data/MNIST lint
 	EBM_COURSE_DOWNLOAD=0 $(PY) -m pytest -m "not slow"
 
+# The declared lower bounds: every direct dependency at the floor pyproject.toml allows
+# (ebm_course.instructor.deps), in a second environment, then the fast tier there.
+LOWEST := .venv-lowest
+test-lowest: setup data/MNIST
+	@test -x $(LOWEST)/bin/python || python3 -m venv $(LOWEST)
+	$(PY) -m ebm_course.instructor.deps > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  -c $(LOWEST)/constraints.txt -e ".[dev]"
+	$(LOWEST)/bin/python -m pip check
+	$(LOWEST)/bin/python -m pip freeze | grep -iE "^($$(cut -d= -f1 $(LOWEST)/constraints.txt | paste -sd'|'))==" > $(LOWEST)/installed.txt
+	EBM_COURSE_DOWNLOAD=0 $(LOWEST)/bin/python -m pytest -m "not slow" -q -p no:cacheprovider
+
 # The instructor loop: submissions -> submitted/, autograde, feedback/ HTML, grades CSV.
 grade: setup data/MNIST
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/submissions [OUT=grades.csv]"; exit 2; }
@@ -96,7 +109,7 @@ bench-train: setup data/MNIST
 	$(PY) benchmarks/train_time.py --budget $(or $(BUDGET),240)
 
 seeds: data notebooks
-	$(PY) -m ebm_course.instructor.cli seeds --seeds $(or $(SEEDS),2)
+	$(PY) -m ebm_course.instructor.cli seeds --seeds $(or $(SEEDS),2) $(ASSIGNMENTS)
 
 bench-contention: setup data/MNIST
 	$(PY) benchmarks/contention.py --seconds $(or $(RUN_SECONDS),45)

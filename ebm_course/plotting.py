@@ -36,7 +36,8 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str = "", ax=None,
         n_cols = min(nrow, len(images))
         scale = min(0.9, MAX_GRID_WIDTH / n_cols)
         _, ax = plt.subplots(figsize=(n_cols * scale, n_rows * scale + 0.4))
-    ax.imshow(image_grid(images, nrow), cmap="gray")
+    # nearest: each pixel as it is (a smoothing filter blurs strokes and bloats the PNG)
+    ax.imshow(image_grid(images, nrow), cmap="gray", interpolation="nearest")
     ax.set_title(title)
     ax.axis("off")
     if save is not None:

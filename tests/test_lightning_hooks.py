@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -112,3 +114,38 @@ def test_fit_jem_returns_the_model_when_training_is_interrupted(monkeypatch):
     monkeypatch.setattr(jem.pl, "Trainer", Failed)  # a SystemExit that is not an interrupt
     with pytest.raises(SystemExit):
         jem.fit_jem(jem.jem_config("grade"), (None, None), model)
+
+
+def test_an_interrupted_fit_ends_in_ipython_with_one_line_and_no_system_exit(capsys):
+    """In a kernel, the SystemExit(1) Lightning raises after Ctrl+C shows nothing more (the
+    cell still fails, so run-all stops); any other SystemExit still shows."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from ebm_course.lightning_hooks import quiet_interrupt_exit
+
+    class Interrupted(Tiny):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 1:
+                raise KeyboardInterrupt
+            return super().training_step(batch, batch_idx)
+
+        def configure_callbacks(self):
+            return [KeepInterruptible()]
+
+    shell = InteractiveShell.instance()
+    try:
+        assert quiet_interrupt_exit(shell)
+        shell.user_ns.update(pl=pl, model=Interrupted(), loader=_loader(4))
+        result = shell.run_cell(
+            "trainer = pl.Trainer(max_steps=10, logger=False, enable_checkpointing=False, "
+            "enable_model_summary=False, enable_progress_bar=False, accelerator='cpu')\n"
+            "trainer.fit(model, loader)\nprint('after fit')")
+        out, err = capsys.readouterr()
+        assert isinstance(result.error_in_exec, SystemExit)
+        assert "Training interrupted at step 1" in out
+        assert "SystemExit" not in out + err and "after fit" not in out
+        result = shell.run_cell("raise SystemExit(3)")  # not an interrupt: shown as before
+        out, err = capsys.readouterr()
+        assert "SystemExit: 3" in re.sub(r"\x1b\[[0-9;]*m", "", out + err)  # colours dropped
+    finally:
+        InteractiveShell.clear_instance()

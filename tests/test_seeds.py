@@ -77,3 +77,37 @@ def test_pointers_round_trip_keys_with_slashes():
     assert seeds.unflatten(flat) == results
     record = {"seed_offsets": [0, 1], "values": {"06": seeds.spread({0: flat, 1: {"headline/x": 3.0}})}}
     assert seeds.seed_results(record, "06") == [(0, results), (1, {"headline": {"x": 3.0}})]
+
+
+def test_rerunning_some_notebooks_keeps_the_others_spreads(tmp_path, monkeypatch):
+    """``make seeds ASSIGNMENTS=07_score_models`` replaces 07's entries and keeps the rest;
+    a record with other seed offsets is replaced whole."""
+    committed = tmp_path / "results"
+    committed.mkdir()
+    for name, score in (("02_toy_densities", 1.0), ("07_score_models", 7.0)):
+        (committed / f"{name}.json").write_text(json.dumps({"score": score,
+                                                            "run": {"id": name}}))
+    scratch = tmp_path / "scratch"
+
+    def rerun(names, offsets, bump):
+        for offset in offsets:
+            folder = scratch / f"seed{offset}" / "results"
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                score = json.loads((committed / f"{name}.json").read_text())["score"]
+                (folder / f"{name}.json").write_text(json.dumps({"score": score + bump * offset}))
+        seconds = {f"{o}/{n}": 1.0 for o in offsets for n in names}
+        return seeds.write_record(scratch, offsets, names, [], seconds)
+
+    with settings.overridden(EBM_COURSE_RESULTS=str(committed)):
+        rerun(["02_toy_densities", "07_score_models"], [1, 2], bump=1.0)
+        rerun(["07_score_models"], [1, 2], bump=10.0)
+        record = json.loads((committed / "seeds.json").read_text())
+        assert record["values"]["02_toy_densities"]["score"]["per_seed"] == [1.0, 2.0, 3.0]
+        assert record["values"]["07_score_models"]["score"]["per_seed"] == [7.0, 17.0, 27.0]
+        assert set(record["committed_runs"]) == {"02_toy_densities", "07_score_models"}
+        assert sorted(record["seconds"]) == ["1/02_toy_densities", "1/07_score_models",
+                                             "2/02_toy_densities", "2/07_score_models"]
+        rerun(["07_score_models"], [1], bump=10.0)
+        record = json.loads((committed / "seeds.json").read_text())
+    assert record["seed_offsets"] == [0, 1] and list(record["values"]) == ["07_score_models"]

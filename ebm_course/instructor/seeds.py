@@ -1,7 +1,7 @@
 """``make seeds`` (``ebm-course seeds``): how far each notebook's numbers hold across seeds.
 
 A notebook draws its conclusions from one quick run. This reruns the reference notebooks that
-train (02-06) in the ``quick`` profile with ``EBM_COURSE_SEED_OFFSET`` = 1, 2, ... (every
+train (02-07) in the ``quick`` profile with ``EBM_COURSE_SEED_OFFSET`` = 1, 2, ... (every
 profile's seed moves: network initialisation, data order and subsets, chains), each seed in its
 own scratch data root and results folder (``build.scratch_data_root``: shared MNIST, glyphs and
 judges; its own exports, so 05 and 06 read the 03 and 04 models of the same seed), with 03's
@@ -29,7 +29,7 @@ from ..settings import overridden
 from .paths import ROOT
 
 ASSIGNMENTS = ("02_toy_densities", "03_mnist_ebm", "04_glyph_jem", "05_ood_detection",
-               "06_sampling_likelihood")
+               "06_sampling_likelihood", "07_score_models")
 SKIP = {"run", "config", "profile", "device", "data", "models", "timings_s", "machine"}
 
 
@@ -96,7 +96,7 @@ def spread(per_seed: dict[int, dict[str, float]]) -> dict[str, dict]:
 
 
 def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int = 3600) -> int:
-    """Rerun ``names`` (default: 02-06) for each seed offset and write ``results/seeds.json``
+    """Rerun ``names`` (default: 02-07) for each seed offset and write ``results/seeds.json``
     (seed 0 read from the committed results). Returns a process exit code."""
     from nbclient.exceptions import CellControlSignal, DeadKernelError
 
@@ -128,6 +128,31 @@ def run_seeds(offsets: list[int], names: list[str] | None = None, timeout: int =
     return write_record(scratch, offsets, names, failed, seconds)
 
 
+def _keep_the_others(record: dict, out: Path, names: list[str]) -> dict:
+    """``record`` (a rerun of ``names``) with the entries of every other notebook carried over
+    from the record at ``out``, when that record has the same seed offsets: rerunning one
+    notebook's seeds (``make seeds ASSIGNMENTS=07_score_models``) keeps the others' spreads."""
+    if not out.exists():
+        return record
+    old = json.loads(out.read_text())
+    if old.get("seed_offsets") != record["seed_offsets"]:
+        print(f"{out.name} had seeds {old.get('seed_offsets')}; replaced, not merged")
+        return record
+    kept = [n for n in old.get("values", {}) if n not in names]
+    mine = set(names)
+    for key in ("values", "committed_runs"):
+        record[key] = {**{n: old[key][n] for n in kept if n in old.get(key, {})}, **record[key]}
+    old_scratch = old.get("scratch", {})
+    if isinstance(old_scratch, str):  # records before the merge kept one folder for all
+        old_scratch = {n: old_scratch for n in kept}
+    record["scratch"] = {**{n: p for n, p in old_scratch.items() if n in kept}, **record["scratch"]}
+    record["seconds"] = {**{k: v for k, v in old.get("seconds", {}).items()
+                            if k.split("/", 1)[-1] not in mine}, **record["seconds"]}
+    record["failed"] = sorted({f for f in old.get("failed", []) if f.split("/", 1)[-1] not in mine}
+                              | set(record["failed"]))
+    return record
+
+
 def write_record(scratch: Path, offsets: list[int], names: list[str], failed: list[str],
                  seconds: dict) -> int:
     """``results/seeds.json`` from the committed results (seed 0) and each seed's results
@@ -144,10 +169,12 @@ def write_record(scratch: Path, offsets: list[int], names: list[str], failed: li
               "note": "seed offset 0 is the committed run (results/); the others reran the "
                       "reference notebooks with EBM_COURSE_SEED_OFFSET, 03's ablations off",
               "committed_runs": {n: r.get("run", {}).get("id") for n, r in committed.items()},
-              "seconds": seconds, "failed": failed, "scratch": str(scratch), "run": run_metadata(),
+              "seconds": seconds, "failed": failed, "scratch": {n: str(scratch) for n in names},
+              "run": run_metadata(),
               "values": {n: spread({s: results[s].get(n, {}) for s in results})
                          for n in names}}
     out = results_dir() / "seeds.json"
+    record = _keep_the_others(record, out, names)
     out.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     changes = [f"{n}/{k}" for n, values in record["values"].items()
                for k, v in values.items() if v["sign_changes"]]

@@ -124,14 +124,20 @@ class _WrapCalls(ast.NodeTransformer):
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_Lambda
 
 
+def ipython_shell(shell=None):
+    """``shell``, else the running IPython shell; None outside IPython."""
+    if shell is not None:
+        return shell
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def install(shell=None) -> bool:
     """Add :class:`ExplainAsserts` to the running IPython kernel (once); False outside IPython."""
-    if shell is None:
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return False
-        shell = get_ipython()
+    shell = ipython_shell(shell)
     if shell is None:
         return False
     shell.user_ns[_RECORDER] = _Recorder

@@ -146,9 +146,10 @@ def display_path(text: str) -> str:
 
 
 class _DropAdverts(logging.Filter):
-    """Lightning's advertisements ("Tip: try installing ...") and device chatter."""
+    """Lightning's advertisements ("Tip: try installing ..."), device chatter, and its notice of an
+    interrupt (``lightning_hooks.KeepInterruptible`` says where training stopped instead)."""
 
-    NOISE = ("Tip: ", "GPU available:", "TPU available:", "HPU available:", "IPU available:")
+    NOISE = ("Tip: ", "Detected KeyboardInterrupt", "GPU available:", "TPU available:", "HPU available:", "IPU available:")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -197,12 +198,15 @@ def quiet_lightning() -> None:
 def run_banner(data_source: str = "") -> str:
     """One line naming the profile, device, torch version, threads and data source. Notebooks
     print it in their first cell, so this is also where the kernel is set up: Lightning kept
-    quiet (:func:`quiet_lightning`), torch's threads fitted (:mod:`ebm_course.threads`), and a
-    failed ``assert`` made to say what the student's code returned (:mod:`ebm_course.assertions`)."""
-    from . import assertions
+    quiet (:func:`quiet_lightning`), an interrupted training ending in one line
+    (:func:`~ebm_course.lightning_hooks.quiet_interrupt_exit`), torch's threads fitted
+    (:mod:`ebm_course.threads`), and a failed ``assert`` made to say what the student's code
+    returned (:mod:`ebm_course.assertions`)."""
+    from . import assertions, lightning_hooks
 
     quiet_lightning()
     assertions.install()
+    lightning_hooks.quiet_interrupt_exit()
     threads, why = fit_threads()
     parts = [
         f"profile={get_profile()}",

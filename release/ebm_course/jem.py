@@ -25,7 +25,7 @@ from torch import nn
 
 from .config import cap_steps, with_run_seed
 from .export import find_export, load_exported
-from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
+from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm, take_interrupt_exit
 from .metrics import accuracy, predict_logits  # noqa: F401  (notebook 4 imports them from here)
 from .sampling import MCMCSampler, StepFn
 
@@ -289,6 +289,7 @@ def fit_jem(config: JEMConfig, glyphs, model: JEM, callbacks=(),
     try:
         trainer.fit(model, train, val)
     except SystemExit:  # Lightning's answer to Ctrl+C; KeepInterruptible has said where it stopped
+        take_interrupt_exit()
         if not trainer.interrupted:
             raise
     return model

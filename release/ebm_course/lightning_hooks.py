@@ -108,3 +108,45 @@ class KeepInterruptible(pl.Callback):
             signal.signal(signal.SIGINT, self._handler)
         print(f"Training interrupted at step {trainer.global_step}: the network keeps the weights "
               "of that step (run the cell again to train from the start).", flush=True)
+        _INTERRUPT["exit_pending"] = True  # Lightning's SystemExit(1) follows: nothing to show
+
+
+_INTERRUPT = {"exit_pending": False}
+
+
+def take_interrupt_exit() -> bool:
+    """True once after :class:`KeepInterruptible` has reported an interrupt: the
+    ``SystemExit(1)`` Lightning raises next is that interrupt's, already said in one line."""
+    pending, _INTERRUPT["exit_pending"] = _INTERRUPT["exit_pending"], False
+    return pending
+
+
+def quiet_interrupt_exit(shell=None) -> bool:
+    """In an IPython kernel, show nothing for the ``SystemExit`` that ends an interrupted
+    ``trainer.fit`` (IPython would print "An exception has occurred ... SystemExit: 1" and a
+    warning on how to quit IPython under the one line :class:`KeepInterruptible` printed); any
+    other ``SystemExit`` shows as before. The cell still ends as failed, so "run all" stops
+    there. False outside IPython."""
+    from .assertions import ipython_shell
+
+    shell = ipython_shell(shell)
+    if shell is None:
+        return False
+    if getattr(shell.showtraceback, "_ebm_course", False):
+        return True
+    original = shell.showtraceback
+
+    def showtraceback(exc_tuple=None, *args, **kwargs):
+        import sys
+
+        etype = (exc_tuple or sys.exc_info())[0]
+        if etype is SystemExit and take_interrupt_exit():
+            return None
+        return original(exc_tuple, *args, **kwargs)
+
+    showtraceback._ebm_course = True
+    shell.showtraceback = showtraceback
+    import warnings
+
+    warnings.filterwarnings("ignore", message="To exit: use 'exit', 'quit', or Ctrl-D.")
+    return True

@@ -189,6 +189,37 @@ def expect_generator_advances(call, generator: torch.Generator, what: str) -> No
         "gets fresh noise at every step")
 
 
+def expect_seeded_by_generator(fn_call, what: str, x: torch.Tensor) -> None:
+    """Same generator state, same result, whatever the global random state; another seed,
+    another result; the generator object advances and consecutive calls with it differ; the
+    caller's states x neither changed nor returned. ``fn_call(g)`` starts from the states x."""
+    before = x.clone()
+    with torch.random.fork_rng(devices=[]):  # the notebook's random state is left as it was
+        torch.manual_seed(1234)
+        out = fn_call(torch.Generator().manual_seed(7))
+        new = out[0] if isinstance(out, (tuple, list)) and out else out
+        assert isinstance(new, torch.Tensor), (
+            f"{what}: expected a tensor of new states, got {type(new).__name__}")
+        aliased = new.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
+        assert torch.equal(x, before) and not aliased, (
+            f"{what}: the function modified its input x in place or returned it: every call "
+            "must start from the caller's states, unchanged (work on x.detach().clone() or build "
+            "new tensors)")
+        first = new.detach().clone()
+        torch.manual_seed(4321)
+        torch.rand(3)
+        second = _first_tensor(fn_call(torch.Generator().manual_seed(7)), what)
+    other = _first_tensor(fn_call(torch.Generator().manual_seed(8)), what)
+    assert torch.equal(first, second), (
+        f"{what}: two calls with generators in the same state gave different results: draw every "
+        "random number from the generator argument (torch.randn(..., generator=generator)), never "
+        "from the global random state")
+    assert not torch.equal(first, other), (
+        f"{what}: generators with different seeds gave the same result: is the noise drawn from "
+        "the generator argument?")
+    expect_generator_advances(fn_call, torch.Generator().manual_seed(9), what)
+
+
 def expect_independent_coordinates(noise: torch.Tensor, std: float, what: str,
                                    std_desc: str = "", sigmas: float = 6.0) -> None:
     """``noise`` (N, ...) holds N independent draws of a vector whose coordinates should be

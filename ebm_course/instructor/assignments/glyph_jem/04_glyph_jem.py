@@ -741,7 +741,7 @@ print("mean energy, mean ||dE/dx|| of the chains at step " + "; ".join(
 # gives 1.7-2.2 at the same K over the seeds). The Inception Score is 29-31 at $t = 16$ and 64
 # and still 21-27 at 512 (the letter is mostly still recognisable, less so on the two seeds at
 # the low end; the images are saturated, broken strokes on speckled paper; dark ink lowers the
-# energy of every class at once). The gradient size falls from 0.55-0.58 (as at real glyphs)
+# energy of every class at once). The gradient size falls from 0.55-0.58 (0.55-0.57 at real glyphs)
 # to about 0.27 by $t = 64$ and stays there, half the noise's size 0.56: from then on the noise
 # moves the pixels more than the energy does, so the chains wander through a broad low-energy
 # region (still drifting down) instead of settling on glyphs. The model was only ever trained on
@@ -798,6 +798,8 @@ results = {"profile": PROFILE, "device": str(DEVICE), "data": glyphs.source,
            "classifier_test_accuracy": round(clf_test_acc, 4), "config": dataclasses.asdict(CFG),
            "n_train": len(glyphs.split["train"]), "generation_steps": K,
            "long_run": long_run, "long_run_steps": K_long, "long_run_chains": n_long,
+           "long_run_test_glyphs": {"energy_mean": float(trace_test["energy"].mean()),
+                                    "grad_norm_mean": float(trace_test["grad_norm"].mean())},
            "conditional_p_y_given_x": round(float(p_cond.mean()), 4),
            "calibration_ece": {k: round(v, 4) for k, v in calibration.items()},
            "sample_quality": glyph_quality, "guard_recoveries": len(guard.recoveries),

@@ -294,9 +294,13 @@ grading_mnist.check_ebm_loss(ebm_loss)
 # weights, and the longer average over ~500 steps told upright from flipped digits better on
 # each of two seeds, at little cost in IS. A longer average needs a longer run, so the profile
 # trains 1,600 steps (about what `make bench-train` manages in its 240 s on 2 cores), after
-# which fresh samples score IS 7.3-8.0 over three seeds (Frechet distance 23 on two of them, 39
-# on the third; section 6); stopped at 1,200, the ~500-step average reaches back into weights
-# that were still learning, and the samples are clearly worse. **Adam keeps its momentum**
+# which fresh samples score IS 7.9 on each of three seeds (Frechet distance 24-27; section 6).
+# The average is *warmed up* (`ema_warmup = 3`): after $n$ steps it
+# reaches back about $n/3$ steps, never more than ~500, so a run cut short (a slower CPU, or
+# `EBM_COURSE_STEP_CAP`) is not averaged into the untrained weights it started from. In one
+# paired run of 700 steps (`results/ema_warmup.json`) the warm-up raised fresh samples' IS from
+# 2.7 to 7.3 and the flip AUROC from 0.60 to 0.80; at 1,600 steps it changed little (IS 8.0 and
+# 8.5). **Adam keeps its momentum**
 # ($\beta_1 = 0.9$). The tutorial turns it off: momentum averages the gradients of past loss
 # surfaces, and an EBM's loss surface moves with the parameters (the samples follow the model), so
 # old momentum can push the wrong way. That is a stability heuristic, not a law: in those runs,
@@ -472,20 +476,16 @@ plt.show()
 # histogram of pixel values (how much ink, how dark) unchanged; the per-pixel statistics do
 # change (strokes move to other positions), so a lower score says the model has learned where
 # ink goes, not just how much. It has, and that holds from seed to seed: originals against
-# left-right flipped digits give an AUROC of 0.78 on each of three seeds (upside down: 0.76).
+# left-right flipped digits give an AUROC of 0.75-0.76 over three seeds (upside down:
+# 0.74-0.75).
 #
 # Then look at the shrunk digits, the hardest case for the energy. In the quick profile the
-# AUROC of originals against shrunk is only 0.54-0.58 over three seeds: the two sets of scores
-# mostly overlap. Even the order of their means is not stable. The shrunk digits score lower on
-# two of three seeds (the reference run: mean $-E$ -0.0386 against -0.0339 for the originals),
-# but slightly higher on the third (-0.0279 against -0.0289), although its AUROC is still above
-# 0.5: a difference whose sign flips between seeds is noise, not a property of the model, so do
-# not read it either way. Earlier runs (a shorter weight average, or 1,200 steps) put the AUROC
-# itself *below* 0.5 (0.44 and 0.47): the shrunk digits scored higher than the real ones. A
-# half-size digit in the centre is mostly the black background every training image has, and a
-# density model likes simple images (05 meets the same effect with sans-serif letters): a higher
-# density is not "more like the data", and which side of 0.5 a run lands on is luck, not
-# understanding. The tutorial pasted the small digit into a corner, which lowered its score and
+# AUROC of originals against shrunk is 0.50 on each of three seeds: the two sets of scores
+# overlap completely, and the shrunk digits even get a slightly *higher* mean $-E$ than the
+# originals on every seed (0.006-0.010 against 0.003-0.005). A half-size digit in the centre is
+# mostly the black background every training image has, and a density model likes simple
+# images (05 meets the same effect with sans-serif letters): a higher density is not "more like
+# the data". The tutorial pasted the small digit into a corner, which lowered its score and
 # hid this.
 
 # %%

@@ -502,14 +502,14 @@ else:
 # sample of digits, so its numbers are the same on every seed). Both models reject noise and the
 # glyphs almost perfectly: neither looks like a digit at all. The informative rows are the near-OOD
 # sets. The rotated digits have exactly MNIST's strokes and ink, only the shape is new: your EBM's
-# $-E(x)$ separates them only partly (AUROC about 0.78, as for assignment 3's flipped digits), the
+# $-E(x)$ separates them only partly (AUROC about 0.76, as for assignment 3's flipped digits), the
 # classifier's max-softmax better (about 0.89).
 #
 # The surprise is the gradient. For the classifier, $-\lVert \nabla_x E \rVert$ is inverted again
 # (AUROC 0.0-0.4), as for the glyph models of section 5. For the EBM it is its **best** score on the
 # near-OOD sets, on every seed: about 0.97 on scikit-learn's digits (the classifier's max-softmax:
-# 0.95) and 0.818-0.845 on the rotated ones (its own energy: 0.78-0.79; max-softmax: 0.89, still
-# ahead). A plausible reading: the EBM was trained so that SGLD chains started from noise come to
+# 0.95) and 0.88-0.89 on the rotated ones (its own energy: 0.75-0.76; the classifier's
+# max-softmax: 0.89, level with it). A plausible reading: the EBM was trained so that SGLD chains started from noise come to
 # rest on the data: its data sit where the energy is flat (a minimum of a short-run flow), and
 # anything else sits on a slope the chains would slide down. A classifier has no such reason: its
 # input gradient is steepest along its class boundaries, where real digits lie. (The quick JEM of

@@ -574,11 +574,11 @@ print(json.dumps(mnist_chain_stats, indent=1))
 # $p_\theta$: each buffer image went through many 20-step SGLD runs under a sequence of changing
 # energies, at a temperature near zero. Continued under the final model for 1,000 steps, fresh
 # and persistent chains alike slide a little below the energy of real test digits (median
-# -0.029 to -0.012 over three seeds, against 0.023 to 0.029 for the test digits: below them on
-# every seed) while the pixels stay digit-like (ink and saturated-pixel shares close to the
-# data's) and no class takes over (the commonest class holds 0.16 to 0.28 of the chains over
+# -0.0363 to -0.0328 over three seeds, against -0.0098 to -0.0065 for the test digits: below
+# them on every seed) while the pixels stay digit-like (ink and saturated-pixel shares close to the
+# data's) and no class takes over (the commonest class holds 0.22 to 0.28 of the chains over
 # three seeds, "1" on two of them and "7" on the third; with 32 chains each share is a multiple
-# of 0.03). But the energy traces of the second half give an R-hat of about 11 here (8 to 12
+# of 0.03). But the energy traces of the second half give an R-hat of about 9 here (7 to 10
 # over three seeds) with an ESS near 40: each chain sits at its own level and none visits the
 # others' regions, so 1,000 steps say nothing about
 # how $p_\theta$ spreads its mass over digits and styles. The model was only ever trained to
@@ -749,11 +749,11 @@ print(f"AIS test log-likelihood (K = {MNIST_KS[-1]}): {mnist_ll:.2f} nats per im
 # sampling from uniform noise: it counts the mass of the noise region, which already gives
 # $\log Z \gtrsim \log Z_0 - E(\text{noise})$, and misses the (smaller-volume, lower-energy)
 # mass near digits. Because of the direction of the bound, that is still informative: the true
-# test log-likelihood is *at most* about this number (-542.5 nats in this run, -542.6 to -541.7
-# over three seeds, each with its own 03 model), 0.8 to 1.8 nats above $-784 \log 2$, the
+# test log-likelihood is *at most* about this number (-538.0 nats in this run, -538.2 to -537.2
+# over three seeds, each with its own 03 model), 5.3 to 6.2 nats above $-784 \log 2$, the
 # log-density of the uniform distribution on the box (the printout's 8
 # bits/dim: a property of the uniform density, not the EBM's score of noise images). Your EBM's energy gap between noise and
-# digits (about 23 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
+# digits (about 27 nats in the quick profile) is tiny next to the $784 \log 2 \approx 543$ nats
 # of volume it would need to concentrate its mass on digits: as a density model it is nearly
 # flat. (3) The density includes the soft wall (a little mass just outside the box, about 22
 # nats of extra volume); it is evaluated at the raw test pixels, not dequantised, and the

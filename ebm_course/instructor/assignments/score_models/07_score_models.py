@@ -19,8 +19,7 @@
 # part on other cases, in isolation.
 #
 # **Run profiles.** `EBM_COURSE_PROFILE`: `quick` (the default on a CPU: the reference run took
-# about 4 minutes on a 2-core CPU, with one thread while another job shared the machine, two
-# trainings of 90 s each included), `full` (one GPU: a 30-minute budget for
+# about 4 minutes on a 2-core CPU, two trainings of 90 s each included), `full` (one GPU: a 30-minute budget for
 # each model, a wider network and 50 noise levels; not yet run by the course), `grade` (the
 # autograder: a few training steps). The first cell prints which one runs.
 
@@ -606,27 +605,31 @@ plt.show()
 # %% [markdown]
 # ## 9. What the numbers say
 #
-# (The reference run's numbers, quick profile; yours differ with your machine and its load: the
-# budget is wall clock.) **The 2D check passes.** Your sampler with the exact blurred score put
-# its samples 0.065 in total variation from the exact grid density, with the network your loss
-# trained 0.071, against 0.041 for as many exact samples (the histogram's own noise): the mode
+# (The reference runs' numbers, quick profile, three seeds on one 2-core CPU; yours differ with
+# your machine and its load: the budget is wall clock.) **The 2D check passes.** Your sampler
+# with the exact blurred score put its samples 0.058-0.065 in total variation from the exact
+# grid density over three seeds, with the network your loss trained 0.069-0.071, against
+# 0.028-0.041 for as many exact samples (the histogram's own noise); in this run the mode
 # shares came out at 0.22 / 0.78 and 0.23 / 0.77 for weights 0.2 / 0.8. Annealing finds the
 # weights that single-scale Langevin cannot (06), and your DSM network learnt the blurred scores
 # well enough to do the same.
 #
-# **On MNIST, at this budget, 03's EBM wins, on both measures.** In 90 s each, the score model
-# made 875 training steps and 03's EBM 364 (20 SGLD steps each). The score model's samples score
-# IS 4.5 with all 10 classes present and a Frechet distance of 133; the EBM's IS 5.9 and 72 (real
-# test digits: 9.5 and 3.1). The pictures say why: the score model has learnt strokes, the local
+# **On MNIST, at this budget, 03's EBM wins, on both measures and on every seed.** In 90 s
+# each, the score model made 1301-1427 training steps and 03's EBM 520-566 (20 SGLD steps
+# each). Over three seeds the score model's samples score IS 4.3-5.0 with 9 or 10 classes
+# present and a Frechet distance of 101-136; the EBM's IS 5.8-6.8 and 47-111, ahead on each
+# seed (closest on the Frechet distance of one seed: 111 against 119; real test digits: 9.5 and
+# 3.1). The pictures say why: the score model has learnt strokes, the local
 # texture of digits, but not yet their global shape; its samples are tangles of pen strokes.
 # The EBM's are recognisable digits, if thin and irregular. The flipped-digit test agrees: the
-# EBM's $-E$ tells digits from their mirror images with an AUROC of 0.80, the score model's
-# denoising error hardly at all (0.54). So the goal of this comparison, the score model ahead on
+# EBM's $-E$ tells digits from their mirror images with an AUROC of 0.78-0.83, the score
+# model's denoising error hardly at all (0.54). So the goal of this comparison, the score model ahead on
 # both IS and Frechet distance at the quick budget, is **not** met on this machine. Why, in
 # terms of what a step buys:
 #
 # * **what each step learns.** The score model must learn a denoiser of the whole data
-#   distribution at every noise level. 875 steps of 64 images are about one epoch of MNIST:
+#   distribution at every noise level. 1301-1427 steps of 64 images are about one and a half
+#   epochs of MNIST:
 #   the loss is still falling fast (section 7's printout), and the large levels, which
 #   decide the global shape, are the slowest to learn. A CD step trains the energy exactly where
 #   it matters for sampling: at the model's own samples, whose defects the next step pushes up.
@@ -639,7 +642,7 @@ plt.show()
 # * **what the budget is.** 90 s on one CPU is the regime where CD's head start shows. Score and
 #   diffusion models win the long race: their loss is a stable regression that keeps improving
 #   with steps and width, while CD's quality is capped by its chains (03's own 1,600-step run
-#   reached IS 7.3-8.0 over three seeds and no further in that budget, and its full profile is slower to train than
+#   reached IS 7.9 on each of three seeds and no further in that budget, and its full profile is slower to train than
 #   this one). The full profile gives each model 30 minutes of one GPU, a 64-wide network and 50
 #   noise levels from 10 to 0.01 (not yet run by the course); there we expect the score model to
 #   pass the EBM on both measures, as the literature's NCSN and DDPM runs on MNIST do after tens
@@ -709,18 +712,19 @@ plt.show()
 # with a ten times longer budget (the full profile)?
 
 # %% [markdown] written id=q_comparison points=2
-# (Model answer with the reference run's numbers; a student's differ.) At 90 s each, 03's EBM
-# did better on every measure: IS 5.9 against 4.5, Frechet distance 72 against 133, and flipped
-# digits recognised (AUROC 0.80 against 0.54); both cover all 10 classes. Per step, the score
-# model is cheaper (one forward and backward pass of its network on 64 images: 875 steps in
-# the budget) and the EBM dearer (20 SGLD steps of its CNN and one update on 128: 364 steps),
+# (Model answer with the reference runs' numbers; a student's differ.) At 90 s each, 03's EBM
+# did better on every measure and every seed: IS 5.8-6.8 against 4.3-5.0, Frechet distance
+# 47-111 against 101-136, and flipped digits recognised (AUROC 0.78-0.83 against 0.54). Per
+# step, the score model is cheaper (one forward and backward pass of its network on 64 images:
+# 1301-1427 steps in the budget) and the EBM dearer (20 SGLD steps of its CNN and one update on
+# 128: 520-566 steps),
 # but a CD step is spent where sampling needs it, on the model's own samples, and the buffer
 # carries the chains on across steps, while a DSM step learns a small piece of a denoiser for
 # every level of the whole data distribution, the coarse levels (global shape) slowest: after
-# one epoch the score model draws strokes, not digits, and annealed Langevin with 101 network
+# one and a half epochs the score model draws strokes, not digits, and annealed Langevin with 101 network
 # evaluations cannot make up for a poor coarse score. With ten times the budget, the score
 # model's regression keeps improving (its loss was still falling fast), while the EBM's samples
-# are limited by its short chains and by stability (03 reached IS 7.3-8.0 in its own longer run, and
+# are limited by its short chains and by stability (03 reached IS 7.9 in its own longer runs, and
 # its energies need the regulariser and the guard); I would expect the score model to overtake
 # on the Frechet distance first, then on IS, and the full profile (30 GPU minutes each, a wider
 # network, 50 levels) to put it clearly ahead.

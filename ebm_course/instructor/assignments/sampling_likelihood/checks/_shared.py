@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ebm_course.instructor.grading.common import (
-    expect_generator_advances,
-    expect_no_graph,
-    expect_not_aliased,
-)
+from ebm_course.instructor.grading.common import expect_no_graph, expect_not_aliased
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -52,32 +48,3 @@ def _check_detached_and_untouched(fn_call, x: torch.Tensor, what: str) -> None:
     assert leaf.grad is None, (
         f"{where}: a gradient was left in the caller's x.grad: differentiate a detached copy "
         "of x (torch.autograd.grad)")
-
-
-def _check_generator(fn_call, what: str, x: torch.Tensor) -> None:
-    """Same generator state, same result, whatever the global random state; another seed, another
-    result; the generator object advances and consecutive calls with it differ. ``fn_call(g)``
-    starts from the states x."""
-    before = x.clone()
-    with torch.random.fork_rng(devices=[]):  # the notebook's random state is left as it was
-        torch.manual_seed(1234)
-        out = fn_call(_gen(7))
-        first = _states(out, what)
-        aliased = first.untyped_storage().data_ptr() == x.untyped_storage().data_ptr()
-        assert torch.equal(x, before) and not aliased, (
-            f"{what}: the function modified its input x in place or returned it: every call "
-            "must start from the caller's states, unchanged (work on x.detach().clone() or build "
-            "new tensors)")
-        first = first.detach().clone()
-        torch.manual_seed(4321)
-        torch.rand(3)
-        second = _states(fn_call(_gen(7)), what).detach().clone()
-    other = _states(fn_call(_gen(8)), what).detach().clone()
-    assert torch.equal(first, second), (
-        f"{what}: two calls with generators in the same state gave different results: draw every "
-        "random number from the generator argument (torch.randn(..., generator=generator)), never "
-        "from the global random state")
-    assert not torch.equal(first, other), (
-        f"{what}: generators with different seeds gave the same result: is the noise drawn from "
-        "the generator argument?")
-    expect_generator_advances(fn_call, _gen(9), what)

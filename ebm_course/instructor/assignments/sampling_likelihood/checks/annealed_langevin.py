@@ -8,12 +8,13 @@ import torch
 
 from ebm_course.instructor.grading.common import (
     expect_independent_coordinates,
+    expect_seeded_by_generator,
     expect_tensor,
     guard_checks,
     one_thread,
 )
 
-from ._shared import _check_detached_and_untouched, _check_generator, _gen
+from ._shared import _check_detached_and_untouched, _gen
 
 
 def check_annealed_langevin(langevin_fn) -> None:
@@ -72,8 +73,9 @@ def check_annealed_langevin(langevin_fn) -> None:
         _check_detached_and_untouched(
             lambda z, w: langevin_fn(lambda u, s: -w * u, z, [0.5, 0.2], 2, 0.01, _gen(0)), xi,
             "annealed_langevin")
-        _check_generator(lambda g: langevin_fn(lambda z, s: -z, xi, [0.5, 0.2], 2, 0.01, g),
-                         "annealed_langevin", xi)
+        expect_seeded_by_generator(
+            lambda g: langevin_fn(lambda z, s: -z, xi, [0.5, 0.2], 2, 0.01, g),
+            "annealed_langevin", xi)
 
 
 guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -11,6 +11,7 @@ from ebm_course.instructor.grading.common import (
     expect_close,
     expect_independent_coordinates,
     expect_no_graph,
+    expect_seeded_by_generator,
     expect_tensor,
     guard_checks,
     one_thread,
@@ -20,7 +21,6 @@ from ebm_course.instructor.grading.common import (
 from ._shared import (
     _banana,
     _check_detached_and_untouched,
-    _check_generator,
     _gaussian,
     _gen,
     _rowsum,
@@ -97,7 +97,7 @@ def _check_step_basics(step, name: str, big: float, proposal_std: float) -> None
     assert out32.dtype == torch.float32, f"{name}: float32 states should stay float32"
     _check_detached_and_untouched(lambda z, w: step(lambda u: w * _banana(u), z, big, _gen(0)),
                                   x, name)
-    _check_generator(lambda g: step(_banana, x, big / 4, g), name, x)
+    expect_seeded_by_generator(lambda g: step(_banana, x, big / 4, g), name, x)
     _check_proposal_noise(step, name, big, proposal_std)
 
 

@@ -10,6 +10,7 @@ from ebm_course.instructor.assignments.sampling_likelihood import reference as r
 from ebm_course.instructor.grading.common import (
     expect_close,
     expect_independent_coordinates,
+    expect_seeded_by_generator,
     expect_tensor,
     guard_checks,
     one_thread,
@@ -18,7 +19,6 @@ from ebm_course.instructor.grading.common import (
 from ._shared import (
     _banana,
     _check_detached_and_untouched,
-    _check_generator,
     _gaussian,
     _gen,
     _rowsum,
@@ -64,7 +64,7 @@ def check_ula_step(step_fn) -> None:
                 "noise to every coordinate")
             expect_independent_coordinates(out, want_std, f"ula_step on a flat energy in 3D "
                                            f"with {kind}", "noise_std")
-        _check_generator(lambda g: step_fn(_banana, x32, 0.05, g), "ula_step", x32)
+        expect_seeded_by_generator(lambda g: step_fn(_banana, x32, 0.05, g), "ula_step", x32)
 
 
 guard_checks(globals())  # time / memory limits, clean failure messages (common.py)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ebm_course.instructor.grading.common import expect_generator_advances, expect_tensor
+from ebm_course.instructor.grading.common import expect_tensor
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -41,32 +41,3 @@ def _close(actual, expected: torch.Tensor, what: str, atol: float = 1e-5,
         raise AssertionError(f"{what}: values differ from the expected ones (max abs error "
                              f"{err:.3g})")
     return actual
-
-
-def _states(out, what: str) -> torch.Tensor:
-    assert isinstance(out, torch.Tensor), (
-        f"{what}: expected a tensor, got {type(out).__name__}")
-    return out
-
-
-def check_generator(fn_call, what: str, x: torch.Tensor) -> None:
-    """Same generator state, same result, whatever the global random state; another seed,
-    another result; the generator object advances and consecutive calls differ; x untouched.
-    ``fn_call(g)`` starts from the states x."""
-    before = x.clone()
-    with torch.random.fork_rng(devices=[]):  # the notebook's random state is left as it was
-        torch.manual_seed(1234)
-        first = _states(fn_call(_gen(7)), what).detach().clone()
-        assert torch.equal(x, before), f"{what}: modified its input in place"
-        torch.manual_seed(4321)
-        torch.rand(3)
-        second = _states(fn_call(_gen(7)), what).detach().clone()
-    other = _states(fn_call(_gen(8)), what).detach().clone()
-    assert torch.equal(first, second), (
-        f"{what}: two calls with generators in the same state gave different results: draw every "
-        "random number from the generator argument (torch.randn(..., generator=generator)), "
-        "never from the global random state")
-    assert not torch.equal(first, other), (
-        f"{what}: generators with different seeds gave the same result: is the noise drawn from "
-        "the generator argument?")
-    expect_generator_advances(fn_call, _gen(9), what)

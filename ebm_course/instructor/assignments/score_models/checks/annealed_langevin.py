@@ -11,13 +11,14 @@ from ebm_course.instructor.grading.common import (
     expect_independent_coordinates,
     expect_no_graph,
     expect_not_aliased,
+    expect_seeded_by_generator,
     expect_tensor,
     guard_checks,
     one_thread,
     reference_in,
 )
 
-from ._shared import _bcast, _gen, check_generator
+from ._shared import _bcast, _gen
 
 
 def _levels_seen(calls, n_samples: int, what: str) -> list[float]:
@@ -121,8 +122,9 @@ def check_annealed_langevin(sampler) -> None:
                         "that has parameters: the final states")
         assert leaf.grad is None and torch.equal(leaf.detach(), before), (
             "annealed_langevin: the caller's x must be left as it was")
-        check_generator(lambda g: sampler(lambda z, s: -z, xi, [0.5, 0.2], 2, 0.01, g),
-                        "annealed_langevin", xi)
+        expect_seeded_by_generator(
+            lambda g: sampler(lambda z, s: -z, xi, [0.5, 0.2], 2, 0.01, g),
+            "annealed_langevin", xi)
 
 
 guard_checks(globals())  # time / memory limits, clean failure messages (common.py)
