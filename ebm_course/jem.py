@@ -25,7 +25,8 @@ from torch import nn
 
 from .config import cap_steps, with_run_seed
 from .export import find_export, load_exported
-from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm, take_interrupt_exit
+from .interrupts import take_interrupt_exit
+from .lightning_hooks import ReplayBufferHooks, log_sample_grad_norm
 from .metrics import accuracy, predict_logits  # noqa: F401  (notebook 4 imports them from here)
 from .sampling import MCMCSampler, StepFn
 

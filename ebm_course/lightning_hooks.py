@@ -14,16 +14,20 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
-from .threads import FitThreads
+from . import interrupts
+from .threads import Busy, fit_threads
 
 
 class ReplayBufferHooks:
     """Per-rank chain seeds, the buffer in checkpoints, a thread share that fits the machine
-    while training (:class:`~ebm_course.threads.FitThreads`), one progress bar for the run
+    while training (:class:`FitThreads`), one progress bar for the run
     (:class:`RunProgressBar`) and a kernel that stays interruptible (:class:`KeepInterruptible`);
     mix in before ``LightningModule``."""
 
     def configure_callbacks(self):
+        from .config import quiet_lightning
+
+        quiet_lightning()  # also when Lightning was imported after the notebook's banner
         bar = self.trainer.progress_bar_callback if self._trainer is not None else None
         return [FitThreads(), KeepInterruptible()] + (
             [RunProgressBar()] if type(bar) is TQDMProgressBar else [])
@@ -56,6 +60,33 @@ def log_sample_grad_norm(module, x_model: torch.Tensor, every_n_steps: int = 10)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(-module.net(x).sum(), x)
     module.log("sample_grad_norm", grad.flatten(1).norm(dim=1).mean(), sync_dist=True)
+
+
+class FitThreads(pl.Callback):
+    """Counts the run in as busy while it trains and refits its thread share every
+    ``every_n_steps`` training steps (the course's LightningModules add it themselves)."""
+
+    def __init__(self, every_n_steps: int = 20) -> None:
+        self.every_n_steps = every_n_steps
+        self._busy: Busy | None = None
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        self._busy = Busy().__enter__()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self._busy is not None and batch_idx % self.every_n_steps == 0:
+            fit_threads()
+
+    def _leave(self) -> None:
+        if self._busy is not None:
+            self._busy.__exit__(None, None, None)
+            self._busy = None
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        self._leave()
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self._leave()
 
 
 class RunProgressBar(TQDMProgressBar):
@@ -108,45 +139,4 @@ class KeepInterruptible(pl.Callback):
             signal.signal(signal.SIGINT, self._handler)
         print(f"Training interrupted at step {trainer.global_step}: the network keeps the weights "
               "of that step (run the cell again to train from the start).", flush=True)
-        _INTERRUPT["exit_pending"] = True  # Lightning's SystemExit(1) follows: nothing to show
-
-
-_INTERRUPT = {"exit_pending": False}
-
-
-def take_interrupt_exit() -> bool:
-    """True once after :class:`KeepInterruptible` has reported an interrupt: the
-    ``SystemExit(1)`` Lightning raises next is that interrupt's, already said in one line."""
-    pending, _INTERRUPT["exit_pending"] = _INTERRUPT["exit_pending"], False
-    return pending
-
-
-def quiet_interrupt_exit(shell=None) -> bool:
-    """In an IPython kernel, show nothing for the ``SystemExit`` that ends an interrupted
-    ``trainer.fit`` (IPython would print "An exception has occurred ... SystemExit: 1" and a
-    warning on how to quit IPython under the one line :class:`KeepInterruptible` printed); any
-    other ``SystemExit`` shows as before. The cell still ends as failed, so "run all" stops
-    there. False outside IPython."""
-    from .assertions import ipython_shell
-
-    shell = ipython_shell(shell)
-    if shell is None:
-        return False
-    if getattr(shell.showtraceback, "_ebm_course", False):
-        return True
-    original = shell.showtraceback
-
-    def showtraceback(exc_tuple=None, *args, **kwargs):
-        import sys
-
-        etype = (exc_tuple or sys.exc_info())[0]
-        if etype is SystemExit and take_interrupt_exit():
-            return None
-        return original(exc_tuple, *args, **kwargs)
-
-    showtraceback._ebm_course = True
-    shell.showtraceback = showtraceback
-    import warnings
-
-    warnings.filterwarnings("ignore", message="To exit: use 'exit', 'quit', or Ctrl-D.")
-    return True
+        interrupts.exit_follows()  # Lightning's SystemExit(1) comes next: nothing more to show

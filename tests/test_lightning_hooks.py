@@ -9,8 +9,7 @@ import pytorch_lightning as pl
 import torch
 
 from ebm_course.ebm import DeepEnergyModel, mnist_ebm_config
-from ebm_course.lightning_hooks import KeepInterruptible, RunProgressBar
-from ebm_course.threads import FitThreads
+from ebm_course.lightning_hooks import FitThreads, KeepInterruptible, RunProgressBar
 
 from .tiny_module import TinyModule, tiny_batches
 
@@ -121,7 +120,7 @@ def test_an_interrupted_fit_ends_in_ipython_with_one_line_and_no_system_exit(cap
     cell still fails, so run-all stops); any other SystemExit still shows."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    from ebm_course.lightning_hooks import quiet_interrupt_exit
+    from ebm_course.interrupts import quiet_interrupt_exit
 
     class Interrupted(Tiny):
         def training_step(self, batch, batch_idx):

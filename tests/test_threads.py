@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from ebm_course import settings, threads
+from ebm_course import lightning_hooks, settings, threads
 
 from .tiny_module import TinyModule, tiny_batches
 
@@ -91,8 +91,8 @@ def test_a_training_run_hands_threads_back_when_another_starts(machine):
     try:
         model = DeepEnergyModel(mnist_ebm_config("grade"), net=torch.nn.Linear(4, 1),
                                 sampler=None, loss_fn=None)
-        assert any(isinstance(c, threads.FitThreads) for c in model.configure_callbacks())
-        fit = threads.FitThreads(every_n_steps=2)
+        assert any(isinstance(c, lightning_hooks.FitThreads) for c in model.configure_callbacks())
+        fit = lightning_hooks.FitThreads(every_n_steps=2)
         trainer = pl.Trainer(max_steps=4, callbacks=[fit, Watch()], logger=False,
                              enable_checkpointing=False, enable_progress_bar=False,
                              enable_model_summary=False, accelerator="cpu")

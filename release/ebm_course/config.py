@@ -170,10 +170,19 @@ class _StdoutHandler(logging.StreamHandler):
         pass
 
 
-def quiet_lightning() -> None:
+def quiet_lightning(only_if_imported: bool = False) -> None:
     """Keep a notebook's output to what it teaches: no Lightning advertisements or device
     chatter, and no deprecation notices from inside the libraries (a student cannot act on
-    them). Warnings from the course's own code and every error still show."""
+    them). Warnings from the course's own code and every error still show.
+
+    ``only_if_imported``: do nothing unless Lightning is already imported. The banner passes it:
+    importing Lightning costs 2-3 s (torchmetrics, torchvision's models), which a notebook that
+    trains nothing with it (01) should not pay; the course's training modules import Lightning
+    at the top of a notebook, before its banner, and call this again when they fit."""
+    import sys
+
+    if only_if_imported and "pytorch_lightning" not in sys.modules:
+        return
     import pytorch_lightning  # noqa: F401  (sets up its loggers and handlers first)
 
     for name in ("pytorch_lightning", "pytorch_lightning.utilities.rank_zero",
@@ -199,14 +208,15 @@ def run_banner(data_source: str = "") -> str:
     """One line naming the profile, device, torch version, threads and data source. Notebooks
     print it in their first cell, so this is also where the kernel is set up: Lightning kept
     quiet (:func:`quiet_lightning`), an interrupted training ending in one line
-    (:func:`~ebm_course.lightning_hooks.quiet_interrupt_exit`), torch's threads fitted
+    (:func:`~ebm_course.interrupts.quiet_interrupt_exit`), torch's threads fitted
     (:mod:`ebm_course.threads`), and a failed ``assert`` made to say what the student's code
     returned (:mod:`ebm_course.assertions`)."""
-    from . import assertions, lightning_hooks
+    from . import assertions
+    from .interrupts import quiet_interrupt_exit
 
-    quiet_lightning()
+    quiet_lightning(only_if_imported=True)
     assertions.install()
-    lightning_hooks.quiet_interrupt_exit()
+    quiet_interrupt_exit()
     threads, why = fit_threads()
     parts = [
         f"profile={get_profile()}",

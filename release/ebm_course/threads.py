@@ -18,7 +18,7 @@ the CPUs:
   always wins.
 
 A run alone gets every CPU it may use, so a quiet machine trains exactly as before (same threads,
-same numbers). The share is refitted every few training steps (:class:`FitThreads`), so a run
+same numbers). The share is refitted every few training steps (``lightning_hooks.FitThreads``), so a run
 that started alone hands back threads when a second one starts, and takes them again when it
 ends. Non-course work on the machine is not counted: it is not ours to size.
 """
@@ -30,7 +30,6 @@ import tempfile
 from contextlib import suppress
 from pathlib import Path
 
-import pytorch_lightning as pl
 import torch
 
 from . import settings
@@ -148,30 +147,3 @@ class Busy:
             with suppress(OSError):
                 self.file.unlink()
         fit_threads()
-
-
-class FitThreads(pl.Callback):
-    """Counts the run in as busy while it trains and refits its thread share every
-    ``every_n_steps`` training steps (the course's LightningModules add it themselves)."""
-
-    def __init__(self, every_n_steps: int = 20) -> None:
-        self.every_n_steps = every_n_steps
-        self._busy: Busy | None = None
-
-    def on_fit_start(self, trainer, pl_module) -> None:
-        self._busy = Busy().__enter__()
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if self._busy is not None and batch_idx % self.every_n_steps == 0:
-            fit_threads()
-
-    def _leave(self) -> None:
-        if self._busy is not None:
-            self._busy.__exit__(None, None, None)
-            self._busy = None
-
-    def on_fit_end(self, trainer, pl_module) -> None:
-        self._leave()
-
-    def on_exception(self, trainer, pl_module, exception) -> None:
-        self._leave()

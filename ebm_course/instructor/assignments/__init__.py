@@ -65,15 +65,19 @@ class Assignment:
 
 
 ASSIGNMENTS: tuple[Assignment, ...] = (
-    Assignment("01_theory", "theory", min_tests=4, min_written=3, partly_wrong=True),
-    Assignment("02_toy_densities", "toy", min_tests=5, min_written=1),
-    Assignment("03_mnist_ebm", "mnist_ebm", min_tests=4, min_written=2, partly_wrong=True),
-    Assignment("04_glyph_jem", "glyph_jem", min_tests=6, min_written=2),
+    # grade_seconds: autograde + feedback of one notebook, grade profile, 2-core CPU
+    # (results/bench_grading.json, seconds_by_assignment)
+    Assignment("01_theory", "theory", min_tests=4, min_written=3, partly_wrong=True,
+               grade_seconds=13),
+    Assignment("02_toy_densities", "toy", min_tests=5, min_written=1, grade_seconds=20),
+    Assignment("03_mnist_ebm", "mnist_ebm", min_tests=4, min_written=2, partly_wrong=True,
+               grade_seconds=18),
+    Assignment("04_glyph_jem", "glyph_jem", min_tests=6, min_written=2, grade_seconds=28),
     Assignment("05_ood_detection", "ood", min_tests=3, min_written=2,
-               needs=("03_mnist_ebm", "04_glyph_jem")),
+               needs=("03_mnist_ebm", "04_glyph_jem"), grade_seconds=28),
     Assignment("06_sampling_likelihood", "sampling_likelihood", min_tests=6, min_written=2,
-               needs=("03_mnist_ebm",), partly_wrong=True),
-    Assignment("07_score_models", "score_models", min_tests=6, min_written=2),
+               needs=("03_mnist_ebm",), partly_wrong=True, grade_seconds=25),
+    Assignment("07_score_models", "score_models", min_tests=6, min_written=2, grade_seconds=24),
 )
 
 
