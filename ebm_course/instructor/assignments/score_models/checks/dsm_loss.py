@@ -82,7 +82,7 @@ def _gaussian_mean_loss(loss_fn, make_fn, what: str) -> None:
     """With the exact score of Gaussian data the loss has a closed-form mean: for data
     N(0, v I) in d dimensions, sigma^2 |s + z/sigma|^2 averages to d v / (v + sigma^2)."""
     gen = _gen(32)
-    v, d, n = 0.5, 4, 40000
+    v, d, n = 0.5, 4, 8000
     x = math.sqrt(v) * torch.randn(n, d, generator=gen, dtype=torch.float64)
     z = torch.randn(n, d, generator=gen, dtype=torch.float64)
     levels = torch.tensor([0.05, 0.5, 2.0], dtype=torch.float64)
