@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter, defaultdict
 from datetime import datetime
 from pathlib import Path
 
@@ -83,30 +84,28 @@ def breakdown(root: Path, steps) -> dict:
                  and "iopub.status.busy" in c.metadata.get("execution", {})]
         if not cells:
             continue
-        kinds: dict[str, float] = {}
+        kinds: Counter = Counter()
         for i, cell in enumerate(cells):
             t = cell.metadata.execution
             kind = "first cell (imports)" if i == 0 else _kind(cell)
-            kinds[kind] = kinds.get(kind, 0.0) + _when(t["iopub.status.idle"]) - _when(
-                t["iopub.status.busy"])
+            kinds[kind] += _when(t["iopub.status.idle"]) - _when(t["iopub.status.busy"])
         timed.append((_when(cells[0].metadata.execution["iopub.status.busy"]),
                       _when(cells[-1].metadata.execution["iopub.status.idle"]), kinds))
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, Counter] = defaultdict(Counter)
     for step in steps:
-        row = out.setdefault(step.assignment, {})
-        row[step.command] = row.get(step.command, 0.0) + step.seconds
+        row = out[step.assignment]
+        row[step.command] += step.seconds
         if step.command != "autograde":
             continue
         end = step.started + step.seconds
         mine = sorted(t for t in timed if step.started <= t[0] <= end)
-        row["notebooks"] = row.get("notebooks", 0) + len(mine)
+        row["notebooks"] += len(mine)
         previous = step.started
         for first, last, kinds in mine:
-            row["before the first cell"] = row.get("before the first cell", 0.0) + first - previous
-            for kind, seconds in kinds.items():
-                row[kind] = row.get(kind, 0.0) + seconds
+            row["before the first cell"] += first - previous
+            row.update(kinds)
             previous = last
-        row["nbgrader after the cells"] = row.get("nbgrader after the cells", 0.0) + end - previous
+        row["nbgrader after the cells"] += end - previous
     return {name: {k: round(v, 1) for k, v in sorted(row.items())} for name, row in
             sorted(out.items())}
 

@@ -15,6 +15,7 @@ import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
 
 from . import interrupts
+from .config import quiet_lightning
 from .threads import Busy, fit_threads
 
 
@@ -25,8 +26,6 @@ class ReplayBufferHooks:
     mix in before ``LightningModule``."""
 
     def configure_callbacks(self):
-        from .config import quiet_lightning
-
         quiet_lightning()  # also when Lightning was imported after the notebook's banner
         bar = self.trainer.progress_bar_callback if self._trainer is not None else None
         return [FitThreads(), KeepInterruptible()] + (

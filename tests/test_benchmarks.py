@@ -66,3 +66,37 @@ def test_sampler_benchmark_ends_with_the_paired_ratio(tmp_path):
     # the limit of one step, timed in the same run, and the sampler's overhead over it
     assert result["limit_fp32_img_steps_per_s"] > 0 and len(result["all"]["limit_fp32"]) == 2
     assert result["overhead_fp32"] > -1 and result["overhead_auto"] > -1
+
+
+def test_grading_breakdown_splits_each_command_by_the_cell_timings(tmp_path, monkeypatch):
+    """bench-grading's breakdown: time before the first cell, each cell by kind (first cell,
+    answers, checks, the rest), nbgrader after the last cell, and feedback apart."""
+    import datetime
+    from types import SimpleNamespace
+
+    import nbformat
+
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from grading_time import breakdown
+
+    def cell(busy, idle, meta=None):
+        c = nbformat.v4.new_code_cell("pass")
+        c.metadata["execution"] = {"iopub.status.busy": f"2026-01-01T00:00:{busy:02d}Z",
+                                   "iopub.status.idle": f"2026-01-01T00:00:{idle:02d}Z"}
+        if meta:
+            c.metadata["nbgrader"] = meta
+        return c
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [cell(2, 4), cell(4, 5, {"solution": True}), cell(5, 8, {"grade": True}),
+                cell(8, 9)]
+    (tmp_path / "autograded" / "ann" / "a").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "autograded" / "ann" / "a" / "a.ipynb")
+    t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc).timestamp()
+    steps = [SimpleNamespace(command="autograde", assignment="a", started=t0, seconds=10.0),
+             SimpleNamespace(command="generate_feedback", assignment="a", started=t0 + 11,
+                             seconds=2.0)]
+    assert breakdown(tmp_path, steps) == {"a": {
+        "autograde": 10.0, "before the first cell": 2.0, "first cell (imports)": 2.0,
+        "answers": 1.0, "checks": 3.0, "the rest": 1.0, "nbgrader after the cells": 1.0,
+        "generate_feedback": 2.0, "notebooks": 1}}

@@ -142,10 +142,8 @@ def _keep_the_others(record: dict, out: Path, names: list[str]) -> dict:
     mine = set(names)
     for key in ("values", "committed_runs"):
         record[key] = {**{n: old[key][n] for n in kept if n in old.get(key, {})}, **record[key]}
-    old_scratch = old.get("scratch", {})
-    if isinstance(old_scratch, str):  # records before the merge kept one folder for all
-        old_scratch = {n: old_scratch for n in kept}
-    record["scratch"] = {**{n: p for n, p in old_scratch.items() if n in kept}, **record["scratch"]}
+    record["scratch"] = {**{n: p for n, p in old.get("scratch", {}).items() if n in kept},
+                         **record["scratch"]}
     record["seconds"] = {**{k: v for k, v in old.get("seconds", {}).items()
                             if k.split("/", 1)[-1] not in mine}, **record["seconds"]}
     record["failed"] = sorted({f for f in old.get("failed", []) if f.split("/", 1)[-1] not in mine}

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import random
+import sys
 import warnings
 from pathlib import Path
 
@@ -149,7 +150,8 @@ class _DropAdverts(logging.Filter):
     """Lightning's advertisements ("Tip: try installing ..."), device chatter, and its notice of an
     interrupt (``lightning_hooks.KeepInterruptible`` says where training stopped instead)."""
 
-    NOISE = ("Tip: ", "Detected KeyboardInterrupt", "GPU available:", "TPU available:", "HPU available:", "IPU available:")
+    NOISE = ("Tip: ", "Detected KeyboardInterrupt", "GPU available:", "TPU available:",
+             "HPU available:", "IPU available:")
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -179,8 +181,6 @@ def quiet_lightning(only_if_imported: bool = False) -> None:
     importing Lightning costs 2-3 s (torchmetrics, torchvision's models), which a notebook that
     trains nothing with it (01) should not pay; the course's training modules import Lightning
     at the top of a notebook, before its banner, and call this again when they fit."""
-    import sys
-
     if only_if_imported and "pytorch_lightning" not in sys.modules:
         return
     import pytorch_lightning  # noqa: F401  (sets up its loggers and handlers first)
